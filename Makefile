@@ -1,0 +1,77 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything else here is how they set themselves up from a fresh clone.
+
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+JARS        := .jars
+LAKE_ROOT   ?= .lake
+CHECKOV_VENV := .venv-checkov
+PYTEST_ARGS ?=
+
+export SPARK_VERSION := 3.5
+export LAKEHOUSE_JARS_DIR := $(CURDIR)/$(JARS)
+
+.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help
+
+help:
+	@echo "make demo   run the workflow on the embedded local default (lake under $(LAKE_ROOT)/)"
+	@echo "make test   lint, validate the templates and run every test"
+	@echo "make bench  run the benchmarks under bench/"
+	@echo "make wheel  build the wheel Glue loads (dist/)"
+
+setup: $(VENV)/.installed $(JARS)/.resolved
+
+$(VENV)/.installed: setup.py lib/lakehouse/_versions.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	touch $@
+
+# JVM artifacts: resolved by Maven from pom.xml into a git-ignored folder, once.
+# Afterwards Maven is not called again (no network needed) until pom.xml changes.
+$(JARS)/.resolved: pom.xml
+	rm -rf $(JARS) && mkdir -p $(JARS)
+	mvn -q -B dependency:copy-dependencies -DexcludeTransitive=true -DoutputDirectory=$(JARS) \
+	  || mvn -q -B -o dependency:copy-dependencies -DexcludeTransitive=true -DoutputDirectory=$(JARS)
+	touch $@
+jars: $(JARS)/.resolved
+
+$(CHECKOV_VENV)/.installed: lib/lakehouse/_versions.py
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet $$($(PYTHON) -c "exec(open('lib/lakehouse/_versions.py').read()); print(' '.join(CHECKOV_REQUIREMENTS))")
+	touch $@
+
+demo: setup
+	$(BIN)/lakehouse demo --lake-root $(LAKE_ROOT)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+cfn-lint: $(VENV)/.installed
+	$(BIN)/cfn-lint --regions eu-west-1 us-east-1 -- infra/templates/*.yaml
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -d infra/templates --framework cloudformation --skip-download --quiet --compact \
+	  --external-checks-dir infra/policies/checkov
+
+pytest: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint cfn-lint checkov pytest
+
+wheel: $(VENV)/.installed
+	rm -rf dist build && $(BIN)/python -m build --wheel --no-isolation --outdir dist .
+
+bench: setup
+	$(BIN)/python -m bench.bronze_to_silver
+
+# Deploy one environment (ENV=dev|stage|prod): build, upload artifacts, change-set every stack.
+ENV ?= dev
+.PHONY: deploy
+deploy: setup
+	$(BIN)/lakehouse deploy --env $(ENV)
+
+clean:
+	rm -rf build dist $(LAKE_ROOT) .pytest_cache

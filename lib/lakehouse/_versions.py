@@ -1,0 +1,46 @@
+"""Pinned runtime versions: the one place they are declared (AWS Glue 5.1).
+
+``setup.py`` reads this file for the Python pins, the runtime checks the running
+pyspark against it, and the deploy step names the same versions to Glue. The JVM
+side (Delta, Deequ, the PostgreSQL driver) is pinned in ``pom.xml``.
+"""
+
+GLUE_VERSION = "5.1"
+PYTHON = "3.11"
+SPARK = "3.5.6"
+SCALA_BINARY = "2.12"
+
+# What a Glue job needs on top of the Glue 5.1 image (shipped with the wheel).
+RUNTIME_REQUIREMENTS = [
+    "pydeequ==1.7.0",
+    "PyYAML>=6.0,<7",
+]
+
+# The Glue runtime, reproduced locally (Glue provides these itself).
+LOCAL_REQUIREMENTS = [
+    "pyspark==3.5.6",
+    "delta-spark==3.3.2",
+    "numpy==1.26.4",
+    "pandas==2.2.3",
+    "pyarrow==17.0.0",
+    "boto3==1.44.8",
+    "awsglue-dev==2021.12.30",
+]
+
+DEV_REQUIREMENTS = [
+    "pytest==8.4.2",
+    "pytest-timeout==2.4.0",
+    "chispa==0.12.0",
+    "hypothesis==6.170.17",
+    "ruff==0.17.6",
+    "moto[server]==5.2.5",
+    "cfn-lint==1.58.0",
+    "build==1.3.0",
+    "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
+    "psutil==7.0.0",
+]
+
+# checkov pins dependencies that clash with cfn-lint's, so it lives in its own virtualenv.
+CHECKOV_REQUIREMENTS = [
+    "checkov==3.3.30",
+]

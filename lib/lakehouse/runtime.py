@@ -1,0 +1,216 @@
+"""The one way a job gets Spark: the same code path under pytest, spark-submit, the
+AWS Glue Docker image and AWS Glue.
+
+Locally the session is a plain ``SparkSession`` sized for a small machine, with the
+Delta and Deequ jars that ``make jars`` resolved into ``.jars/`` and an embedded
+(Derby) metastore under ``<lake_root>/_system/metastore`` so that the ``silver`` and
+``gold`` databases persist across runs. Under Glue (the Glue JVM classes are on the
+classpath) the session is wrapped in a ``GlueContext`` and the run is bracketed by
+``Job.init`` / ``Job.commit``; ``awsglue`` is imported nowhere else.
+
+Example::
+
+    with job_runtime(config) as rt:
+        result = spec.run(rt.spark, config)
+        rt.commit()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakehouse import _versions
+from lakehouse.assets import repo_root
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("SPARK_VERSION", "3.5")  # pydeequ reads it at import time
+
+JARS_DIR_ENV = "LAKEHOUSE_JARS_DIR"
+GLUE_CONTEXT_CLASS = "com.amazonaws.services.glue.GlueContext"
+REQUIRED_JAR_PREFIXES = ("delta-spark_", "delta-storage-", "deequ-", "dqdl-")
+
+
+class RuntimeSetupError(RuntimeError):
+    """The runtime cannot start: missing jars, wrong pyspark version."""
+
+
+def jars_dir() -> Path | None:
+    """Folder of the resolved JVM jars: ``$LAKEHOUSE_JARS_DIR``, else ``<repo>/.jars``."""
+    configured = os.environ.get(JARS_DIR_ENV)
+    if configured:
+        return Path(configured)
+    root = repo_root()
+    return root / ".jars" if root else None
+
+
+def local_jars() -> list[str]:
+    """The jar files to hand to Spark locally; a clear error when they are missing."""
+    folder = jars_dir()
+    jars = sorted(str(p) for p in folder.glob("*.jar")) if folder and folder.is_dir() else []
+    missing = [p for p in REQUIRED_JAR_PREFIXES if not any(Path(j).name.startswith(p) for j in jars)]
+    if missing:
+        raise RuntimeSetupError(
+            f"JVM jars missing from {folder} ({', '.join(missing)}): run `make jars` "
+            f"or set {JARS_DIR_ENV} to the folder holding them"
+        )
+    return jars
+
+
+def _is_local_path(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _local_path(uri: str) -> Path:
+    return Path(uri.removeprefix("file://")).resolve()
+
+
+def local_spark_session(
+    lake_root: str,
+    *,
+    app_name: str = "lakehouse",
+    driver_memory: str | None = None,
+    shuffle_partitions: int = 4,
+    master: str = "local[2]",
+):
+    """A local SparkSession with Delta, Deequ, UTC, ANSI mode and a persistent catalog.
+
+    The catalog (Derby metastore and warehouse) lives under ``<lake_root>/_system``,
+    so one job finds the tables another registered, across processes. Only one
+    session exists per process: a second call returns the first session.
+    """
+    from pyspark.sql import SparkSession
+
+    import pyspark
+
+    if pyspark.__version__ != _versions.SPARK:
+        raise RuntimeSetupError(f"pyspark {pyspark.__version__} found, {_versions.SPARK} (Glue 5.1) required")
+    system = _local_path(lake_root) / "_system" if _is_local_path(lake_root) else Path(".lake-system").resolve()
+    system.mkdir(parents=True, exist_ok=True)
+    metastore = system / "metastore"
+    java_opts = f"-Duser.timezone=UTC -Dderby.system.home={metastore}"
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(local_jars()))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "true")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", "2")
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.sql.warehouse.dir", str(system / "warehouse"))
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true",
+        )
+        .enableHiveSupport()
+    )
+    if driver_memory:
+        builder = builder.config("spark.driver.memory", driver_memory)
+    started = time.monotonic()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    log.info("spark session started", extra={"seconds": round(time.monotonic() - started, 2), "master": master})
+    return spark
+
+
+def ensure_databases(spark, config) -> None:
+    """Create the layer databases (``silver``, ``gold``, prefixed per environment)."""
+    for layer in ("silver", "gold"):
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {config.database(layer)} COMMENT 'lakehouse {layer} layer'")
+
+
+@dataclass
+class JobRuntime:
+    """A running job's Spark session and, under Glue, its GlueContext and Job."""
+
+    spark: object
+    glue_job: object | None = None
+    committed: bool = field(default=False)
+
+    @property
+    def on_glue(self) -> bool:
+        return self.glue_job is not None
+
+    def commit(self) -> None:
+        """Commit the run (``Job.commit`` under Glue); only after everything was written."""
+        if self.glue_job is not None and not self.committed:
+            self.glue_job.commit()
+        self.committed = True
+
+
+def _glue_session(config, argv_for_glue: dict[str, str]):
+    """Session and Job under AWS Glue (the only place awsglue is imported)."""
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(config.JOB_NAME, argv_for_glue)
+    return glue_context.spark_session, job
+
+
+def _glue_runtime_available() -> bool:
+    """awsglue importable and the Glue JVM classes on the classpath (Glue, Glue Docker image)."""
+    try:
+        import awsglue.context  # noqa: F401
+    except Exception:  # noqa: BLE001 - not on Glue
+        return False
+    from pyspark import SparkContext
+
+    sc = SparkContext.getOrCreate()
+    try:
+        sc._jvm.java.lang.Class.forName(GLUE_CONTEXT_CLASS)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _on_glue_host() -> bool:
+    # Glue and the Glue Docker image put the Glue ETL jars on the Spark classpath; a
+    # plain pyspark install never does. Checking before starting a JVM keeps local runs
+    # from launching one JVM without our jars.
+    return any(Path(p).is_dir() for p in ("/opt/amazon/lib", "/opt/aws-glue-libs/jars", "/home/glue_user/aws-glue-libs"))
+
+
+@contextlib.contextmanager
+def job_runtime(config, *, driver_memory: str | None = None) -> Iterator[JobRuntime]:
+    """Start Spark for a job run, and always shut down Py4J's callback server at the end."""
+    glue_job = None
+    if _on_glue_host() and _glue_runtime_available():
+        spark, glue_job = _glue_session(config, {"JOB_NAME": config.JOB_NAME})
+        for key, value in (
+            ("spark.sql.session.timeZone", "UTC"),
+            ("spark.sql.ansi.enabled", "true"),
+        ):
+            spark.conf.set(key, value)
+    else:
+        spark = local_spark_session(config.lake_root, app_name=config.JOB_NAME, driver_memory=driver_memory)
+    ensure_databases(spark, config)
+    runtime = JobRuntime(spark=spark, glue_job=glue_job)
+    try:
+        yield runtime
+    finally:
+        shutdown_callback_server(spark)
+
+
+def shutdown_callback_server(spark) -> None:
+    """Stop Py4J's callback server (started by pydeequ lambdas) so the process can exit."""
+    gateway = getattr(spark.sparkContext, "_gateway", None)
+    if gateway is not None:
+        with contextlib.suppress(Exception):
+            gateway.shutdown_callback_server()
