@@ -1,0 +1,7 @@
+"""``python -m lakehouse.deploy --env dev``."""
+
+import sys
+
+from lakehouse.deploy import main
+
+sys.exit(main())
