@@ -5,7 +5,6 @@ import dataclasses
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lakehouse.cli import build_parser
 from lakehouse.config import ConfigError, config_from_cli, parse_glue_arguments, required_arguments
 from lakehouse.jobs import JOB_NAMES, get_job
@@ -31,7 +30,9 @@ def test_glue_and_cli_forms_give_the_same_config():
             "--enable-metrics", "true",
         ],
     )  # fmt: skip
-    cli = cli_config("bronze_to_silver", "--lake-root", "/tmp/lake/", "--max-record-bytes", "1024", "--run-id", "r1")
+    cli = cli_config(
+        "bronze_to_silver", "--lake-root", "/tmp/lake/", "--max-record-bytes", "1024", "--run-id", "r1"
+    )
     assert glue == cli
     assert glue.lake_root == "/tmp/lake"
     assert glue.max_record_bytes == 1024
@@ -57,7 +58,10 @@ def test_config_is_frozen():
         (["--JOB_NAME", "b"], "missing required argument(s): --lake_root"),
         (["--lake_root", "/l"], "missing required argument(s): --JOB_NAME"),
         (["--JOB_NAME", "b", "--lake_root", "/l", "--max_record_bytes", "big"], "expected an integer"),
-        (["--JOB_NAME", "b", "--lake_root", "/l", "--max_recrod_bytes", "5"], "unknown argument --max_recrod_bytes"),
+        (
+            ["--JOB_NAME", "b", "--lake_root", "/l", "--max_recrod_bytes", "5"],
+            "unknown argument --max_recrod_bytes",
+        ),
         (["--JOB_NAME", "b", "--lake_root", "/l", "--env", "qa"], "argument --env"),
         (["--JOB_NAME", "b", "stray"], "unexpected argument 'stray'"),
     ],

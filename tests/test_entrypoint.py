@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 
 import pytest
-
 from lakehouse.config import JobConfig, option
 from lakehouse.dq import DqContext, enforce, evaluate, parse_ruleset
 from lakehouse.entrypoint import EXIT_FAILED, EXIT_OK, execute
@@ -40,12 +39,14 @@ SPEC = JobSpec("publish", "test job", PublishConfig, publish_job)
 
 
 def run(lake, ruleset, run_id):
-    config = PublishConfig(JOB_NAME="publish", lake_root=lake, run_id=run_id, ruleset=ruleset, api_token="s3cr3t")
+    config = PublishConfig(
+        JOB_NAME="publish", lake_root=lake, run_id=run_id, ruleset=ruleset, api_token="s3cr3t"
+    )
     return execute(SPEC, config)
 
 
 def test_a_failed_warn_rule_is_recorded_and_the_run_publishes(spark, lake):
-    code, result = run(lake, 'Rules = [\n# warn\nColumnValues "amount_minor" >= 0\n]', "warn-run")
+    code, _ = run(lake, 'Rules = [\n# warn\nColumnValues "amount_minor" >= 0\n]', "warn-run")
     assert code == EXIT_OK
     assert spark.read.format("delta").load(f"{lake}/gold/published").count() == 2
     (row,) = read_runs(spark, lake).where("run_id = 'warn-run'").collect()

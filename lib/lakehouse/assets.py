@@ -25,7 +25,9 @@ def asset_dir(name: str) -> Path:
     checkout = _REPO_ROOT / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"asset folder {name!r} is neither in the wheel ({packaged}) nor the checkout ({checkout})")
+    raise FileNotFoundError(
+        f"asset folder {name!r} is neither in the wheel ({packaged}) nor the checkout ({checkout})"
+    )
 
 
 def repo_root() -> Path | None:

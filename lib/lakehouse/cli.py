@@ -41,9 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_cli_options(job_parser, spec.config_class)
         job_parser.add_argument("--driver-memory", help="Spark driver memory for a local run, e.g. 2g.")
 
-    demo = commands.add_parser(
-        "demo", help="generate sample Bronze data and run the workflow on it, locally"
-    )
+    demo = commands.add_parser("demo", help="generate sample Bronze data and run the workflow on it, locally")
     demo.add_argument("--lake-root", default=".lake", help="lake folder (default: .lake)")
     demo.add_argument("--events", type=int, default=20000, help="sample events to generate (default: 20000)")
 
@@ -74,9 +72,29 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     code, result = execute(spec, config, driver_memory=args.driver_memory)
     status = "succeeded" if code == EXIT_OK else "FAILED (see the log lines above and the run log)"
-    figures = f" in={result.rows_in} out={result.rows_out} quarantined={result.rows_quarantined}" if result else ""
+    figures = (
+        f" in={result.rows_in} out={result.rows_out} quarantined={result.rows_quarantined}" if result else ""
+    )
     print(f"{spec.name} {status}: run_id={config.run_id}{figures}")
     return code
+
+
+def _report(item) -> None:
+    """Print demo progress and the final summary for a person reading the terminal."""
+    if isinstance(item, dict):
+        print("  tables:")
+        for name, rows in sorted(item["tables"].items()):
+            print(f"    {name:<45} {rows:>9} rows")
+        print("  quarantined records by reason:", dict(sorted(item["quarantine"].items())))
+        print("  data-quality outcomes (severity/outcome):", dict(sorted(item["dq"].items())))
+        print("  latest runs:")
+        for run in item["runs"]:
+            print(
+                f"    {run['job']:<18} {run['status']:<9} in={run['rows_in']} out={run['rows_out']}"
+                f" quarantined={run['rows_quarantined']}"
+            )
+    else:
+        print(f"== {item}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from lakehouse.demo import run_demo
 
-        return run_demo(args.lake_root, events=args.events)
+        return run_demo(args.lake_root, events=args.events, report=_report)
     if args.command == "replay-quarantine":
         from lakehouse.jobs.replay_quarantine import replay_main
 

@@ -29,7 +29,7 @@ C = TypeVar("C", bound="JobConfig")
 
 # Arguments AWS Glue itself passes to every job run; a job accepts and ignores them.
 GLUE_SYSTEM_ARGUMENTS = frozenset(
-    {"JOB_ID", "JOB_RUN_ID", "WORKFLOW_NAME", "WORKFLOW_RUN_ID", "TempDir", "SECURITY_CONFIGURATION"}
+    {"JOB_ID", "JOB_RUN_ID", "WORKFLOW_NAME", "WORKFLOW_RUN_ID", "TempDir", "SECURITY_CONFIGURATION", "conf"}
 )
 SECRET_ARGUMENT_PATTERN = re.compile(r"(secret|password|token|key_material)", re.IGNORECASE)
 
@@ -62,7 +62,9 @@ class JobConfig:
         if self.env not in {"local", "dev", "stage", "prod"}:
             raise ConfigError(f"argument --env: expected one of local, dev, stage, prod; got {self.env!r}")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ConfigError(f"argument --log_level: expected DEBUG, INFO, WARNING or ERROR; got {self.log_level!r}")
+            raise ConfigError(
+                f"argument --log_level: expected DEBUG, INFO, WARNING or ERROR; got {self.log_level!r}"
+            )
         if not self.lake_root:
             raise ConfigError("argument --lake_root: must not be empty")
         object.__setattr__(self, "lake_root", self.lake_root.rstrip("/") or "/")
@@ -74,7 +76,9 @@ class JobConfig:
     def masked_arguments(self) -> dict[str, str]:
         """Arguments as strings for the run log, secrets masked."""
         return {
-            f.name: "****" if SECRET_ARGUMENT_PATTERN.search(f.name) and getattr(self, f.name) else str(getattr(self, f.name))
+            f.name: "****"
+            if SECRET_ARGUMENT_PATTERN.search(f.name) and getattr(self, f.name)
+            else str(getattr(self, f.name))
             for f in dataclasses.fields(self)
         }
 
@@ -164,7 +168,7 @@ def _resolve_with_awsglue(argv: list[str], names: list[str]) -> dict[str, str] |
     except Exception:  # noqa: BLE001 - awsglue absent or broken: fall back to the equivalent parser
         return None
     try:
-        resolved = getResolvedOptions(["job"] + argv, names)
+        resolved = getResolvedOptions(["job", *argv], names)
     except (GlueArgumentError, SystemExit) as exc:
         raise ConfigError(str(exc) or "invalid arguments") from None
     return {name: resolved[name] for name in names}
@@ -222,7 +226,10 @@ def add_cli_options(parser: argparse.ArgumentParser, config_class: type[JobConfi
 
 def config_from_cli(config_class: type[C], job_name: str, namespace: argparse.Namespace) -> C:
     """Build the config from parsed CLI options (unset optional options keep their defaults)."""
-    values = {name: value for name, value in vars(namespace).items() if value is not None and name in {
-        f.name for f in dataclasses.fields(config_class)}}
+    values = {
+        name: value
+        for name, value in vars(namespace).items()
+        if value is not None and name in {f.name for f in dataclasses.fields(config_class)}
+    }
     values.setdefault("JOB_NAME", job_name)
     return build_config(config_class, values)

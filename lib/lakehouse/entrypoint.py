@@ -26,17 +26,19 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def execute(spec: JobSpec, config: JobConfig, *, driver_memory: str | None = None) -> tuple[int, JobResult | None]:
+def execute(
+    spec: JobSpec, config: JobConfig, *, driver_memory: str | None = None
+) -> tuple[int, JobResult | None]:
     """Run one job end to end and record it in the run log; returns (exit code, result)."""
     configure_logging(spec.name, config.run_id, config.log_level)
     started_at, started = _now(), time.monotonic()
     log.info("job started", extra={"arguments": config.masked_arguments()})
     try:
         with job_runtime(config, driver_memory=driver_memory) as runtime:
-            result, status, error = _run_and_record(spec, config, runtime, started_at)
+            result, status, _ = _run_and_record(spec, config, runtime, started_at)
     except RuntimeSetupError as exc:
         log.error("runtime setup failed", extra={"error": str(exc)})
-        print(f"lakehouse {spec.name}: error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"lakehouse {spec.name}: error: {exc}\n")
         return EXIT_FAILED, None
     log.info(
         "job finished",
@@ -49,7 +51,7 @@ def _run_and_record(spec: JobSpec, config: JobConfig, runtime, started_at: datet
     result, error, status = None, None, "SUCCEEDED"
     try:
         result = spec.run(runtime.spark, config)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded in the run log, then signalled
+    except Exception as exc:
         status, error = "FAILED", f"{type(exc).__name__}: {exc}"
         log.exception("job failed")
     outcome = result or JobResult()
@@ -79,7 +81,11 @@ def _run_and_record(spec: JobSpec, config: JobConfig, runtime, started_at: datet
 def _figures(result: JobResult | None) -> dict:
     if result is None:
         return {}
-    return {"rows_in": result.rows_in, "rows_out": result.rows_out, "rows_quarantined": result.rows_quarantined}
+    return {
+        "rows_in": result.rows_in,
+        "rows_out": result.rows_out,
+        "rows_quarantined": result.rows_quarantined,
+    }
 
 
 def glue_main(job_name: str, argv: list[str]) -> int:
@@ -88,7 +94,7 @@ def glue_main(job_name: str, argv: list[str]) -> int:
     try:
         config = parse_glue_arguments(spec.config_class, argv)
     except ConfigError as exc:
-        print(f"{job_name}: error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"{job_name}: error: {exc}\n")
         return EXIT_USAGE
     code, _ = execute(spec, config)
     return code

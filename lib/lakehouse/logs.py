@@ -33,7 +33,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             **self.context,
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")})
+        entry.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+        )
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
         return json.dumps(entry, default=str)

@@ -85,13 +85,14 @@ def local_spark_session(
     so one job finds the tables another registered, across processes. Only one
     session exists per process: a second call returns the first session.
     """
-    from pyspark.sql import SparkSession
-
     import pyspark
+    from pyspark.sql import SparkSession
 
     if pyspark.__version__ != _versions.SPARK:
         raise RuntimeSetupError(f"pyspark {pyspark.__version__} found, {_versions.SPARK} (Glue 5.1) required")
-    system = _local_path(lake_root) / "_system" if _is_local_path(lake_root) else Path(".lake-system").resolve()
+    system = (
+        _local_path(lake_root) / "_system" if _is_local_path(lake_root) else Path(".lake-system").resolve()
+    )
     system.mkdir(parents=True, exist_ok=True)
     metastore = system / "metastore"
     java_opts = f"-Duser.timezone=UTC -Dderby.system.home={metastore}"
@@ -123,7 +124,9 @@ def local_spark_session(
     started = time.monotonic()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    log.info("spark session started", extra={"seconds": round(time.monotonic() - started, 2), "master": master})
+    log.info(
+        "spark session started", extra={"seconds": round(time.monotonic() - started, 2), "master": master}
+    )
     return spark
 
 
@@ -184,7 +187,10 @@ def _on_glue_host() -> bool:
     # Glue and the Glue Docker image put the Glue ETL jars on the Spark classpath; a
     # plain pyspark install never does. Checking before starting a JVM keeps local runs
     # from launching one JVM without our jars.
-    return any(Path(p).is_dir() for p in ("/opt/amazon/lib", "/opt/aws-glue-libs/jars", "/home/glue_user/aws-glue-libs"))
+    return any(
+        Path(p).is_dir()
+        for p in ("/opt/amazon/lib", "/opt/aws-glue-libs/jars", "/home/glue_user/aws-glue-libs")
+    )
 
 
 @contextlib.contextmanager

@@ -1,7 +1,6 @@
 """The DQDL engine on real Deequ: outcomes, persistence, severities, configuration errors."""
 
 import pytest
-
 from lakehouse.dq import (
     DataQualityFailure,
     DqConfigurationError,
@@ -47,7 +46,9 @@ def test_passing_and_failing_rules_give_the_expected_outcomes(spark, lake, payme
     status_rule = outcomes['ColumnValues "status" in ["captured", "refunded"]']
     assert (status_rule.outcome, status_rule.severity) == ("Failed", "warn")
     assert outcomes['CustomSql "select count(*) from primary where amount_minor < 0" = 0'].outcome == "Failed"
-    exact_total = outcomes['CustomSql "select cast(sum(amount_minor) as decimal(38,0)) - 1315 from primary" = 0']
+    exact_total = outcomes[
+        'CustomSql "select cast(sum(amount_minor) as decimal(38,0)) - 1315 from primary" = 0'
+    ]
     assert exact_total.outcome == "Passed"
 
     persisted = spark.read.format("delta").load(f"{lake}/_system/dq_results")
@@ -58,7 +59,9 @@ def test_passing_and_failing_rules_give_the_expected_outcomes(spark, lake, payme
         'ColumnValues "status" in ["captured", "refunded"]',
         'CustomSql "select count(*) from primary where amount_minor < 0" = 0',
     }
-    assert persisted.where("run_id = 'run-1' and job = 'test' and table_name = 'silver.payments'").count() == 6
+    assert (
+        persisted.where("run_id = 'run-1' and job = 'test' and table_name = 'silver.payments'").count() == 6
+    )
 
 
 def test_enforce_stops_on_a_blocking_failure_only(spark, lake, payments):
@@ -76,10 +79,14 @@ def test_money_comparison_is_exact_where_a_double_ratio_is_not(spark, lake):
     big = 10**17
     ledger = spark.createDataFrame([("a", big)], "id STRING, amount_minor BIGINT")
     stripe = spark.createDataFrame([("a", big + 1)], "id STRING, amount_minor BIGINT")
+    exact_difference = (
+        "select abs((select cast(sum(amount_minor) as decimal(38,0)) from primary)"
+        " - (select cast(sum(amount_minor) as decimal(38,0)) from stripe))"
+    )
     ruleset = parse_ruleset(
-        """Rules = [
+        f"""Rules = [
             AggregateMatch "sum(amount_minor)" "sum(stripe.amount_minor)" = 1.0,
-            CustomSql "select abs((select cast(sum(amount_minor) as decimal(38,0)) from primary) - (select cast(sum(amount_minor) as decimal(38,0)) from stripe))" = 0
+            CustomSql "{exact_difference}" = 0
         ]"""
     )
     outcomes = evaluate(spark, ledger, ruleset, context(lake), additional_sources={"stripe": stripe})

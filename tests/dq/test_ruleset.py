@@ -3,7 +3,6 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lakehouse.dq.ruleset import RulesetSyntaxError, parse_ruleset
 
 RULESET = """
@@ -30,7 +29,8 @@ def test_rules_and_severities():
 
 
 @pytest.mark.parametrize(
-    "text", ["IsComplete \"id\"", "Rules = [ IsComplete \"id ]", "Rules = [ ColumnValues \"a\" in [1, 2 ]", "Rules = [ ]"]
+    "text",
+    ['IsComplete "id"', 'Rules = [ IsComplete "id ]', 'Rules = [ ColumnValues "a" in [1, 2 ]', "Rules = [ ]"],
 )
 def test_malformed_rulesets_are_rejected(text):
     with pytest.raises(RulesetSyntaxError):

@@ -1,17 +1,20 @@
 """Delta Lake round trip on the real jars: write, MERGE, time travel, idempotent txn writes."""
 
 from chispa import assert_df_equality
-from pyspark.sql import functions as F
-
 from lakehouse.lake import delta
+from pyspark.sql import functions as F
 
 
 def test_write_merge_time_travel_round_trip(spark, lake):
     path = f"{lake}/silver/accounts"
-    first = spark.createDataFrame([(1, "open", 100), (2, "open", 250)], "id INT, status STRING, balance_minor BIGINT")
+    first = spark.createDataFrame(
+        [(1, "open", 100), (2, "open", 250)], "id INT, status STRING, balance_minor BIGINT"
+    )
     delta.append(first, path)
 
-    changes = spark.createDataFrame([(2, "closed", 0), (3, "open", 75)], "id INT, status STRING, balance_minor BIGINT")
+    changes = spark.createDataFrame(
+        [(2, "closed", 0), (3, "open", 75)], "id INT, status STRING, balance_minor BIGINT"
+    )
     from delta.tables import DeltaTable
 
     (

@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 # Deequ reports a rule it cannot evaluate as Failed with one of these reasons.
 _CONFIGURATION_REASONS = re.compile(
-    r"not supported|no converter|does not exist|does not include column|not found in additional (data )?sources|"
+    r"not supported|no converter|does not exist|does not include column|"
+    r"not found in additional (data )?sources|"
     r"cannot resolve|unresolved_column|table_or_view_not_found|did not return exactly|Parsing Error|"
     r"org\.apache\.spark\.\S*Exception",
     re.IGNORECASE,
@@ -125,7 +126,9 @@ def _run_engine(spark: SparkSession, df: DataFrame, rules: list[Rule], sources: 
     dqdl = Ruleset("batch", tuple(rules)).to_dqdl()
     try:
         with _ansi_off(spark):
-            return EvaluateDataQuality.process(spark, df, dqdl, additionalDataSources=sources or None).collect()
+            return EvaluateDataQuality.process(
+                spark, df, dqdl, additionalDataSources=sources or None
+            ).collect()
     except (IllegalArgumentException, Py4JJavaError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DqConfigurationError(f"the DQ engine rejected the ruleset: {message}") from None
@@ -203,7 +206,9 @@ def persist_outcomes(spark: SparkSession, outcomes: list[RuleOutcome], context: 
         )
         for o in outcomes
     ]
-    delta.append(spark.createDataFrame(rows, DQ_RESULTS_SCHEMA), LakePaths(context.lake_root).system("dq_results"))
+    delta.append(
+        spark.createDataFrame(rows, DQ_RESULTS_SCHEMA), LakePaths(context.lake_root).system("dq_results")
+    )
 
 
 def enforce(outcomes: list[RuleOutcome]) -> None:

@@ -1,23 +1,275 @@
-"""bronze_to_silver: type every Bronze record into Silver or quarantine it, exactly once."""
+"""bronze_to_silver: type every Bronze record into Silver or quarantine it, exactly once.
+
+Flow of one run, per channel (collect, eventbridge, webhooks/*):
+
+1. read the Bronze files that arrived since the last run (file stream source,
+   ``Trigger.AvailableNow``, checkpoint under ``_system/checkpoints``);
+2. per micro-batch: split files into records, normalize them to the canonical
+   envelope and validate them against the event canon (``contracts/``), hashing PII;
+3. quarantine invalid records with a reason; dedupe valid ones on ``event_id``
+   against the batch and Silver (look-back window), recording conflicts;
+4. append new events to ``silver.events`` and the family tables, merge Stripe
+   objects, and record the batch's accounting (read = written + duplicates +
+   conflicts + quarantined).
+
+Every write of a batch carries the Delta transaction id (channel, batch id), so a
+run killed at any point and started again ends with the same tables as one clean
+run. After the streams: register tables in the catalog and evaluate the DQDL
+rulesets of the touched partitions; a failed blocking rule fails the run.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from lakehouse.config import JobConfig, option
+from lakehouse.assets import asset_dir
+from lakehouse.bronze.reader import bronze_file_stream, split_into_lines
+from lakehouse.config import ConfigError, JobConfig, option
+from lakehouse.contracts import ContractRegistry
+from lakehouse.dq import DqContext, enforce, evaluate, load_ruleset
+from lakehouse.events import project_family, stripe_objects, to_canonical
 from lakehouse.jobs import JobResult
+from lakehouse.lake import delta
+from lakehouse.lake.paths import BRONZE_CHANNELS, LakePaths
+from lakehouse.privacy import PiiHasher
+from lakehouse.silver import tables
+from lakehouse.silver.dedupe import CONFLICT, DUPLICATE, NEW, classify_against_existing, rank_within_batch
+
+log = logging.getLogger(__name__)
+
+JOB = "bronze_to_silver"
 
 
 @dataclass(frozen=True)
 class Config(JobConfig):
-    max_record_bytes: int = option(262144, help="Largest Bronze record accepted; larger ones are quarantined.")
+    max_record_bytes: int = option(
+        262144, help="Largest Bronze record accepted; larger ones are quarantined."
+    )
     dedupe_lookback_days: int = option(7, help="How far back (days of event date) duplicates are looked for.")
     max_files_per_trigger: int = option(1000, help="Bronze files per micro-batch of the incremental read.")
     pii_key_file: str = option("", help="Local JSON file with the versioned PII hashing keys (development).")
     pii_secret_id: str = option("", help="Secrets Manager secret holding the PII hashing keys (AWS).")
 
 
+@dataclass
+class RunTotals:
+    """What one run did, summed over its micro-batches, per channel."""
+
+    per_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+    touched_dates: dict[str, set[date]] = field(default_factory=dict)
+
+    def add(self, channel: str, counts: dict[str, int]) -> None:
+        totals = self.per_channel.setdefault(channel, dict.fromkeys(counts, 0))
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+
+    def touch(self, table: str, dates: set[date]) -> None:
+        self.touched_dates.setdefault(table, set()).update(dates)
+
+    def total(self, key: str) -> int:
+        return sum(c.get(key, 0) for c in self.per_channel.values())
+
+
+def pii_hasher(config: Config) -> PiiHasher:
+    """The PII hasher for this run: Secrets Manager in AWS, a key file or the dev key locally."""
+    if config.pii_secret_id:
+        import boto3
+
+        return PiiHasher.from_secrets_manager(config.pii_secret_id, boto3.client("secretsmanager"))
+    if config.pii_key_file:
+        return PiiHasher.from_key_file(config.pii_key_file)
+    if config.env != "local":
+        raise ConfigError(
+            f"argument --pii_secret_id: required in env {config.env!r} (the dev key is local only)"
+        )
+    return PiiHasher.for_development()
+
+
+@dataclass
+class BatchContext:
+    """Everything a micro-batch handler needs; built once per run."""
+
+    spark: SparkSession
+    config: Config
+    paths: LakePaths
+    registry: ContractRegistry
+    pii: PiiHasher
+    totals: RunTotals
+
+
+def existing_event_hashes(ctx: BatchContext, valid: DataFrame, channel: str, batch_id: int) -> DataFrame:
+    """``event_id, payload_hash`` of Silver events near the batch's event dates.
+
+    Rows written by this same (channel, batch) are left out, so a batch replayed after
+    a crash classifies its records exactly as the first attempt did.
+    """
+    events_path = ctx.paths.silver(tables.EVENTS)
+    if not delta.table_exists(ctx.spark, events_path):
+        return ctx.spark.createDataFrame([], "event_id STRING, payload_hash STRING")
+    bounds = valid.agg(F.min("event_date").alias("lo"), F.max("event_date").alias("hi")).first()
+    if bounds["lo"] is None:
+        return ctx.spark.createDataFrame([], "event_id STRING, payload_hash STRING")
+    lookback = timedelta(days=ctx.config.dedupe_lookback_days)
+    return (
+        ctx.spark.read.format("delta")
+        .load(events_path)
+        .where(F.col("event_date").between(bounds["lo"] - lookback, bounds["hi"] + lookback))
+        .where(~((F.col("channel") == channel) & (F.col("ingest_batch_id") == batch_id)))
+        .select("event_id", "payload_hash")
+    )
+
+
+def ingest_records(
+    ctx: BatchContext, channel: str, records: DataFrame, batch_id: int, *, quarantine_invalid: bool = True
+) -> dict[str, int]:
+    """Validate, dedupe and write one batch of records of a channel; returns its counts.
+
+    ``records`` has ``value, channel, bronze_file, bronze_line, received_hour``. Used
+    by the micro-batches of a run and by the quarantine replay (which leaves records
+    that still fail where they are: ``quarantine_invalid=False``).
+    """
+    spark, config = ctx.spark, ctx.config
+    txn = lambda table: (f"{JOB}:{channel}:{table}", batch_id)  # noqa: E731 - one id per (table, batch)
+    canonical = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+    canonical = canonical.withColumn("ingest_batch_id", F.lit(batch_id).cast("long")).persist()
+    try:
+        valid = canonical.where("is_valid")
+        classified = classify_against_existing(
+            valid.transform(rank_within_batch), existing_event_hashes(ctx, valid, channel, batch_id)
+        ).persist()
+        try:
+            new_events = classified.where(F.col("dedupe_status") == NEW)
+            if quarantine_invalid:
+                tables.write_quarantine(
+                    canonical.where(~F.col("is_valid")), ctx.paths, config.run_id, txn("quarantine")
+                )
+            tables.write_conflicts(
+                classified.where(F.col("dedupe_status") == CONFLICT),
+                ctx.paths,
+                config.run_id,
+                txn("conflicts"),
+            )
+            tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
+            dates = {r[0] for r in new_events.select("event_date").distinct().collect()}
+            ctx.totals.touch(tables.EVENTS, dates)
+            for family in ctx.registry.families:
+                if ctx.registry.family_channel(family) != channel:
+                    continue
+                name = ctx.registry.family_table_name(family)
+                tables.append_family(
+                    project_family(new_events, ctx.registry, family),
+                    ctx.paths,
+                    name,
+                    config.run_id,
+                    txn(name),
+                )
+                ctx.totals.touch(name, dates)
+            if channel == "webhooks/stripe":
+                for object_type in tables.STRIPE_OBJECT_TYPES:
+                    name = tables.stripe_table_name(object_type)
+                    with delta.dml_transaction(spark, txn(name)):
+                        tables.merge_stripe_objects(
+                            spark, stripe_objects(new_events, object_type), ctx.paths, name
+                        )
+            by_status = {r[0]: r[1] for r in classified.groupBy("dedupe_status").count().collect()}
+            by_validity = {r[0]: r[1] for r in canonical.groupBy("is_valid").count().collect()}
+        finally:
+            classified.unpersist()
+    finally:
+        canonical.unpersist()
+    return {
+        "records_read": sum(by_validity.values()),
+        "written": by_status.get(NEW, 0),
+        "duplicates": by_status.get(DUPLICATE, 0),
+        "conflicts": by_status.get(CONFLICT, 0),
+        "quarantined": by_validity.get(False, 0),
+    }
+
+
+def process_batch(ctx: BatchContext, channel: str, files: DataFrame, batch_id: int) -> dict[str, int]:
+    """One micro-batch of Bronze files of a channel: ingest its records, record the accounting."""
+    files = files.persist()
+    try:
+        counts = {"files": files.count()}
+        counts |= ingest_records(
+            ctx, channel, files.transform(lambda df: split_into_lines(df, channel)), batch_id
+        )
+    finally:
+        files.unpersist()
+    txn = (f"{JOB}:{channel}:accounting", batch_id)
+    tables.write_accounting(ctx.spark, ctx.paths, ctx.config.run_id, channel, batch_id, counts, txn)
+    ctx.totals.add(channel, counts)
+    log.info("batch processed", extra={"channel": channel, "batch_id": batch_id, **counts})
+    return counts
+
+
+def ingest_channel(ctx: BatchContext, channel: str) -> None:
+    """Run the incremental read of one channel to completion (AvailableNow)."""
+    if not tables.path_exists(ctx.spark, ctx.paths.bronze(channel)):
+        log.info("no bronze folder for channel", extra={"channel": channel})
+        return
+    stream = bronze_file_stream(
+        ctx.spark, ctx.paths, channel, max_files_per_trigger=ctx.config.max_files_per_trigger
+    )
+    query = (
+        stream.writeStream.queryName(f"{JOB}:{channel}")
+        .foreachBatch(lambda files, batch_id: process_batch(ctx, channel, files, batch_id))
+        .option("checkpointLocation", ctx.paths.checkpoint(JOB, channel))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+
+
+def check_quality(ctx: BatchContext) -> None:
+    """Evaluate each touched table's ruleset on its touched partitions, and the accounting."""
+    spark, config = ctx.spark, ctx.config
+    rulesets = asset_dir("jobs") / JOB / "rulesets"
+    outcomes = []
+    for table, dates in sorted(ctx.totals.touched_dates.items()):
+        ruleset_file = rulesets / f"{table}.dqdl"
+        if not dates or not ruleset_file.is_file():
+            continue
+        rows = (
+            spark.read.format("delta")
+            .load(ctx.paths.silver(table))
+            .where(F.col("event_date").isin(sorted(dates)))
+        )
+        context = DqContext(config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{table}")
+        outcomes += evaluate(spark, rows, load_ruleset(ruleset_file), context)
+    accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)
+    context = DqContext(config.lake_root, JOB, config.run_id, "_system.ingest_batches")
+    outcomes += evaluate(spark, accounting, load_ruleset(rulesets / "ingest_accounting.dqdl"), context)
+    enforce(outcomes)
+
+
+def batch_context(spark: SparkSession, config: Config) -> BatchContext:
+    return BatchContext(
+        spark=spark,
+        config=config,
+        paths=LakePaths(config.lake_root),
+        registry=ContractRegistry.load(),
+        pii=pii_hasher(config),
+        totals=RunTotals(),
+    )
+
+
 def run(spark: SparkSession, config: Config) -> JobResult:
-    raise NotImplementedError("bronze_to_silver is built in issue 3")
+    ctx = batch_context(spark, config)
+    tables.ensure_system_tables(spark, ctx.paths)
+    for channel in BRONZE_CHANNELS:
+        ingest_channel(ctx, channel)
+    tables.register_silver_tables(spark, ctx.paths, ctx.registry, config.database("silver"))
+    check_quality(ctx)
+    totals = ctx.totals
+    return JobResult(
+        rows_in=totals.total("records_read"),
+        rows_out=totals.total("written"),
+        rows_quarantined=totals.total("quarantined"),
+        details={"channels": totals.per_channel},
+    )

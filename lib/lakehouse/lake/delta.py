@@ -88,13 +88,15 @@ def applied_txn_version(spark: SparkSession, path: str, app_id: str) -> int | No
         return None
     jvm = spark.sparkContext._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    version = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).transactions().get(app_id)
+    version = (
+        delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).transactions().get(app_id)
+    )
     return None if version.isEmpty() else int(version.get())
 
 
 def register_table(spark: SparkSession, name: str, path: str, *, comment: str = "") -> None:
     """Register a Delta table in the catalog at ``path`` (re-pointed if it moved)."""
-    database, table = name.split(".", 1)
+    database = name.split(".", 1)[0]
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
     if spark.catalog.tableExists(name):
         location = spark.sql(f"DESCRIBE DETAIL {name}").select("location").first()[0]

@@ -1,0 +1,1 @@
+"""Reading Bronze: raw, append-only JSON lines in arrival-time folders."""

@@ -1,0 +1,112 @@
+"""Replay quarantined records after a contract fix; those that now pass move to Silver once.
+
+Each replay has a sequence number (completed replays + 1) used as its Delta
+transaction version, so a replay killed half-way and started again applies each
+write once; events already in Silver are recognised by the usual dedupe. Replayed
+records are marked (``replayed_run_id``, ``replayed_at``) and never replayed again;
+records that still fail stay in quarantine as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakehouse.events import to_canonical
+from lakehouse.jobs import bronze_to_silver as b2s
+from lakehouse.lake import delta
+from lakehouse.lake.paths import BRONZE_CHANNELS
+from lakehouse.silver import tables
+
+log = logging.getLogger(__name__)
+
+REPLAY_RUNS_SCHEMA = T.StructType(
+    [
+        T.StructField("replay_seq", T.LongType(), False),
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("records", T.LongType(), False),
+        T.StructField("moved_to_silver", T.LongType(), False),
+        T.StructField("finished_at", T.TimestampType(), False),
+    ]
+)
+
+
+def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = None) -> dict[str, int]:
+    """Re-validate pending quarantined records; returns counts (records, moved, still_failing)."""
+    from delta.tables import DeltaTable
+
+    ctx = b2s.batch_context(spark, config)
+    paths = ctx.paths
+    quarantine_path = paths.quarantine("records")
+    if not delta.table_exists(spark, quarantine_path):
+        return {"records": 0, "moved_to_silver": 0, "still_failing": 0}
+    runs_path = paths.system("replay_runs")
+    delta.create_if_absent(spark, runs_path, REPLAY_RUNS_SCHEMA)
+    seq = spark.read.format("delta").load(runs_path).count() + 1
+    pending = spark.read.format("delta").load(quarantine_path).where(F.col("replayed_run_id").isNull())
+    if error_type:
+        pending = pending.where(F.col("error_type") == error_type)
+    pending = pending.persist()
+    totals = {"records": 0, "moved_to_silver": 0, "duplicates": 0}
+    try:
+        for channel in BRONZE_CHANNELS:
+            records = pending.where(F.col("channel") == channel).select(
+                F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
+            )
+            counts = b2s.ingest_records(ctx, channel, records, -seq, quarantine_invalid=False)
+            totals["records"] += counts["records_read"]
+            totals["moved_to_silver"] += counts["written"]
+            totals["duplicates"] += counts["duplicates"] + counts["conflicts"]
+        # Mark every record that passes now: it is in Silver, written now or already there.
+        records = pending.select(
+            F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
+        )
+        passing = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+        passing = passing.where("is_valid").select("channel", "bronze_file", "bronze_line")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        (
+            DeltaTable.forPath(spark, quarantine_path)
+            .alias("q")
+            .merge(
+                passing.alias("p"),
+                "q.replayed_run_id IS NULL AND q.channel = p.channel AND q.bronze_file = p.bronze_file "
+                "AND q.bronze_line = p.bronze_line",
+            )
+            .whenMatchedUpdate(set={"replayed_run_id": F.lit(config.run_id), "replayed_at": F.lit(now)})
+            .execute()
+        )
+    finally:
+        pending.unpersist()
+    still = spark.read.format("delta").load(quarantine_path).where(F.col("replayed_run_id").isNull()).count()
+    row = (
+        seq,
+        config.run_id,
+        totals["records"],
+        totals["moved_to_silver"],
+        datetime.now(UTC).replace(tzinfo=None),
+    )
+    delta.append(spark.createDataFrame([row], REPLAY_RUNS_SCHEMA), runs_path, txn=("replay_runs", seq))
+    tables.register_silver_tables(spark, paths, ctx.registry, config.database("silver"))
+    result = {**totals, "still_failing": still}
+    log.info("quarantine replayed", extra=result)
+    return result
+
+
+def replay_main(lake_root: str, *, error_type: str | None = None) -> int:
+    """``lakehouse replay-quarantine``: run a replay as a job of its own, in the run log."""
+    from lakehouse.entrypoint import execute
+    from lakehouse.jobs import JobResult, JobSpec
+
+    def run(spark: SparkSession, config: b2s.Config) -> JobResult:
+        counts = replay(spark, config, error_type=error_type)
+        return JobResult(rows_in=counts["records"], rows_out=counts["moved_to_silver"], details=counts)
+
+    spec = JobSpec("replay_quarantine", "replay quarantined records", b2s.Config, run)
+    config = b2s.Config(JOB_NAME="replay_quarantine", lake_root=lake_root, run_id=uuid.uuid4().hex)
+    code, _ = execute(spec, config)
+    return code

@@ -1,0 +1,1 @@
+"""Silver: typed, deduplicated, PII-safe Delta tables."""

@@ -1,0 +1,222 @@
+"""Writers of the Silver tables, the quarantine and the ingest accounting.
+
+Table names follow the specs in ``jobs/bronze_to_silver/tables/``. Every writer takes
+the batch's Delta transaction id so a replayed micro-batch is applied once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import yaml
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakehouse.assets import asset_dir
+from lakehouse.lake import delta
+from lakehouse.lake.delta import Txn
+from lakehouse.lake.paths import LakePaths
+
+log = logging.getLogger(__name__)
+
+EVENTS = "events"
+STRIPE_OBJECT_TYPES = ("charge", "refund", "dispute", "payout", "balance_transaction")
+
+EVENT_COLUMNS = [
+    "event_id",
+    "event_name",
+    "event_version",
+    "source_event_version",
+    "occurred_at",
+    "received_at",
+    "event_date",
+    "channel",
+    "source",
+    "user_id",
+    "anon_id",
+    "session_id",
+    "lbg_id",
+    "leg_id",
+    "family",
+    "payload",
+    "payload_hash",
+    "bronze_file",
+    "bronze_line",
+    "ingest_batch_id",
+]
+
+QUARANTINE_COLUMNS = [
+    "error_type",
+    "error_message",
+    "raw_record",
+    "channel",
+    "bronze_file",
+    "bronze_line",
+    "received_hour",
+    "ingest_batch_id",
+]
+
+ACCOUNTING_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("channel", T.StringType(), False),
+        T.StructField("batch_id", T.LongType(), False),
+        T.StructField("files", T.LongType(), False),
+        T.StructField("records_read", T.LongType(), False),
+        T.StructField("written", T.LongType(), False),
+        T.StructField("duplicates", T.LongType(), False),
+        T.StructField("conflicts", T.LongType(), False),
+        T.StructField("quarantined", T.LongType(), False),
+        T.StructField("processed_at", T.TimestampType(), False),
+    ]
+)
+
+
+def stripe_table_name(object_type: str) -> str:
+    return f"stg_stripe_{object_type}s"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    """Whether a path exists, on any Hadoop file system (local, s3a)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
+
+
+def _run_columns(df: DataFrame, run_id: str) -> DataFrame:
+    return df.withColumn("run_id", F.lit(run_id)).withColumn("ingested_at", F.current_timestamp())
+
+
+def append_events(events: DataFrame, paths: LakePaths, run_id: str, txn: Txn) -> None:
+    """Append new events to ``silver/events`` (partitioned by event date, change data feed on)."""
+    rows = _run_columns(events.select(*EVENT_COLUMNS), run_id)
+    delta.append(rows, paths.silver(EVENTS), partition_by=["event_date"], txn=txn, change_data_feed=True)
+
+
+def append_family(rows: DataFrame, paths: LakePaths, table: str, run_id: str, txn: Txn) -> None:
+    """Append the typed rows of one event family to its Silver table."""
+    delta.append(
+        _run_columns(rows, run_id),
+        paths.silver(table),
+        partition_by=["event_date"],
+        txn=txn,
+        change_data_feed=True,
+    )
+
+
+def write_quarantine(invalid: DataFrame, paths: LakePaths, run_id: str, txn: Txn) -> None:
+    """Append rejected records, with their reason, file and line, to ``quarantine/records``."""
+    rows = (
+        invalid.select(*QUARANTINE_COLUMNS)
+        .withColumn("run_id", F.lit(run_id))
+        .withColumn("quarantined_at", F.current_timestamp())
+        .withColumn("replayed_run_id", F.lit(None).cast("string"))
+        .withColumn("replayed_at", F.lit(None).cast("timestamp"))
+    )
+    delta.append(rows, paths.quarantine("records"), txn=txn)
+
+
+def write_conflicts(conflicts: DataFrame, paths: LakePaths, run_id: str, txn: Txn) -> None:
+    """Record events whose id was seen with a different payload (kept once, never silently)."""
+    rows = conflicts.select(
+        "event_id",
+        "event_name",
+        "channel",
+        F.col("kept_payload_hash"),
+        F.col("payload_hash").alias("conflicting_payload_hash"),
+        F.col("payload").alias("conflicting_payload"),
+        "bronze_file",
+        "bronze_line",
+    ).withColumn("run_id", F.lit(run_id))
+    delta.append(
+        rows.withColumn("detected_at", F.current_timestamp()), paths.quarantine("conflicts"), txn=txn
+    )
+
+
+def merge_stripe_objects(spark: SparkSession, latest: DataFrame, paths: LakePaths, table: str) -> None:
+    """Upsert the latest state of Stripe objects, ordered by Stripe's event time, never arrival.
+
+    ``latest`` has one row per object (``object_id``) with the ordering columns
+    ``event_created`` and ``event_id``; an incoming row replaces the stored one only
+    if it comes from a later Stripe event.
+    """
+    from delta.tables import DeltaTable
+
+    path = paths.silver(table)
+    if not delta.table_exists(spark, path):
+        delta.create_if_absent(spark, path, latest.schema, change_data_feed=True)
+    newer = (
+        "(s.event_created > t.event_created) "
+        "OR (s.event_created = t.event_created AND s.event_id > t.event_id)"
+    )
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
+        .merge(latest.alias("s"), "t.object_id = s.object_id")
+        .whenMatchedUpdateAll(condition=newer)
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def write_accounting(
+    spark: SparkSession,
+    paths: LakePaths,
+    run_id: str,
+    channel: str,
+    batch_id: int,
+    counts: dict[str, int],
+    txn: Txn,
+) -> None:
+    row = (
+        run_id,
+        channel,
+        int(batch_id),
+        counts["files"],
+        counts["records_read"],
+        counts["written"],
+        counts["duplicates"],
+        counts["conflicts"],
+        counts["quarantined"],
+        _now(),
+    )
+    delta.append(spark.createDataFrame([row], ACCOUNTING_SCHEMA), paths.system("ingest_batches"), txn=txn)
+
+
+def read_accounting(spark: SparkSession, paths: LakePaths) -> DataFrame:
+    return spark.read.format("delta").load(paths.system("ingest_batches"))
+
+
+def ensure_system_tables(spark: SparkSession, paths: LakePaths) -> None:
+    delta.create_if_absent(spark, paths.system("ingest_batches"), ACCOUNTING_SCHEMA)
+
+
+def table_specs() -> dict[str, dict]:
+    """The Silver table specs (grain, keys, column descriptions) keyed by table name."""
+    folder = asset_dir("jobs") / "bronze_to_silver" / "tables"
+    specs = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        specs[spec.get("name", path.stem)] = spec
+    return specs
+
+
+def register_silver_tables(spark: SparkSession, paths: LakePaths, registry, database: str) -> None:
+    """Register every Silver table that exists in the catalog, with its description."""
+    specs = table_specs()
+    names = [EVENTS]
+    names += [registry.family_table_name(f) for f in registry.families]
+    names += [stripe_table_name(t) for t in STRIPE_OBJECT_TYPES]
+    for name in names:
+        path = paths.silver(name)
+        if delta.table_exists(spark, path):
+            spec = specs.get(name, {})
+            delta.register_table(
+                spark, f"{database}.{name}", path, comment=str(spec.get("description", "")).strip()
+            )
