@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -215,8 +216,20 @@ def job_runtime(config, *, driver_memory: str | None = None) -> Iterator[JobRunt
 
 
 def shutdown_callback_server(spark) -> None:
-    """Stop Py4J's callback server (started by pydeequ lambdas) so the process can exit."""
+    """Stop Py4J's callback server (used by foreachBatch and pydeequ) so the process can exit.
+
+    A connection thread of the callback server sits in a blocking read; closing its
+    buffered stream first (as py4j does) would wait for that read forever, so each
+    connection's socket is shut down before py4j's own shutdown.
+    """
     gateway = getattr(spark.sparkContext, "_gateway", None)
-    if gateway is not None:
-        with contextlib.suppress(Exception):
-            gateway.shutdown_callback_server()
+    if gateway is None:
+        return
+    server = getattr(gateway, "_callback_server", None)
+    for connection in list(getattr(server, "connections", ()) or ()):
+        sock = getattr(connection, "socket", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        gateway.shutdown_callback_server()

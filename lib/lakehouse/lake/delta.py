@@ -94,13 +94,28 @@ def applied_txn_version(spark: SparkSession, path: str, app_id: str) -> int | No
     return None if version.isEmpty() else int(version.get())
 
 
+def _catalog_location(spark: SparkSession, database: str, table: str) -> str | None:
+    """Where the catalog says a table lives (a metastore lookup, no Delta log read)."""
+    jvm = spark.sparkContext._jvm
+    identifier = jvm.org.apache.spark.sql.catalyst.TableIdentifier(table, jvm.scala.Some(database))
+    catalog = spark._jsparkSession.sessionState().catalog()
+    if not catalog.tableExists(identifier):
+        return None
+    return catalog.getTableMetadata(identifier).location().toString()
+
+
+def _same_location(a: str, b: str) -> bool:
+    normalize = lambda uri: uri.removeprefix("file:").replace("///", "/").rstrip("/")  # noqa: E731
+    return normalize(a) == normalize(b)
+
+
 def register_table(spark: SparkSession, name: str, path: str, *, comment: str = "") -> None:
     """Register a Delta table in the catalog at ``path`` (re-pointed if it moved)."""
-    database = name.split(".", 1)[0]
+    database, table = name.split(".", 1)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
-    if spark.catalog.tableExists(name):
-        location = spark.sql(f"DESCRIBE DETAIL {name}").select("location").first()[0]
-        if location.rstrip("/").removeprefix("file:") == path.rstrip("/").removeprefix("file:"):
+    location = _catalog_location(spark, database, table)
+    if location is not None:
+        if _same_location(location, path):
             return
         spark.sql(f"DROP TABLE {name}")
     escaped = comment.replace("'", "\\'")
