@@ -32,6 +32,7 @@ from lakehouse.bronze.reader import bronze_file_stream, split_into_lines
 from lakehouse.config import ConfigError, JobConfig, option
 from lakehouse.contracts import ContractRegistry
 from lakehouse.dq import DqContext, enforce, evaluate, load_ruleset
+from lakehouse.dq.metrics import publish_outcome_metrics
 from lakehouse.events import project_family, stripe_objects, to_canonical
 from lakehouse.jobs import JobResult
 from lakehouse.lake import delta
@@ -54,6 +55,7 @@ class Config(JobConfig):
     max_files_per_trigger: int = option(1000, help="Bronze files per micro-batch of the incremental read.")
     pii_key_file: str = option("", help="Local JSON file with the versioned PII hashing keys (development).")
     pii_secret_id: str = option("", help="Secrets Manager secret holding the PII hashing keys (AWS).")
+    contracts_path: str = option("", help="Folder of event contracts to use instead of the shipped canon.")
 
 
 @dataclass
@@ -245,6 +247,10 @@ def check_quality(ctx: BatchContext) -> None:
     accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)
     context = DqContext(config.lake_root, JOB, config.run_id, "_system.ingest_batches")
     outcomes += evaluate(spark, accounting, load_ruleset(rulesets / "ingest_accounting.dqdl"), context)
+    if config.env != "local":  # in AWS the failure counts feed the data-quality alarm
+        import boto3
+
+        publish_outcome_metrics(outcomes, job=JOB, env=config.env, cloudwatch=boto3.client("cloudwatch"))
     enforce(outcomes)
 
 
@@ -253,7 +259,7 @@ def batch_context(spark: SparkSession, config: Config) -> BatchContext:
         spark=spark,
         config=config,
         paths=LakePaths(config.lake_root),
-        registry=ContractRegistry.load(),
+        registry=ContractRegistry.load(config.contracts_path or None),
         pii=pii_hasher(config),
         totals=RunTotals(),
     )
