@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import functions as F
 from lakehouse.synthetic.bronze import GeneratorSpec, generate_bronze
+from pyspark.sql import functions as F
 
 pytestmark = pytest.mark.slow
 
