@@ -36,8 +36,9 @@ class JsonFormatter(logging.Formatter):
         entry.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
         )
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:4000]
         return json.dumps(entry, default=str)
 
 

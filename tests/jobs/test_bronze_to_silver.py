@@ -103,7 +103,7 @@ def test_no_email_or_phone_survives_in_any_silver_string_column(spark, loaded):
 def test_stripe_objects_hold_one_row_per_object(spark, loaded):
     lake, _, _ = loaded
     charges = spark.read.format("delta").load(LakePaths(lake).silver("stg_stripe_charges"))
-    assert charges.count() == charges.select("object_id").distinct().count() > 0
+    assert charges.count() == charges.select("charge_id").distinct().count() > 0
 
 
 def test_a_later_run_dedupes_across_runs_and_files_late_events_by_event_date(spark, loaded):

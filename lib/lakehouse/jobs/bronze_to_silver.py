@@ -20,7 +20,10 @@ rulesets of the touched partitions; a failed blocking rule fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -102,6 +105,16 @@ class BatchContext:
     registry: ContractRegistry
     pii: PiiHasher
     totals: RunTotals
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Add the wall time of a step to the current batch's step timings (logged per batch)."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.step_seconds[step] = round(self.step_seconds.get(step, 0.0) + time.monotonic() - started, 2)
 
 
 def existing_event_hashes(ctx: BatchContext, valid: DataFrame, channel: str, batch_id: int) -> DataFrame:
@@ -135,78 +148,81 @@ def ingest_records(
     by the micro-batches of a run and by the quarantine replay (which leaves records
     that still fail where they are: ``quarantine_invalid=False``).
     """
-    spark, config = ctx.spark, ctx.config
+    config = ctx.config
     txn = lambda table: (f"{JOB}:{channel}:{table}", batch_id)  # noqa: E731 - one id per (table, batch)
-    canonical = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
-    canonical = canonical.withColumn("ingest_batch_id", F.lit(batch_id).cast("long")).persist()
+    with ctx.timed("plan"):
+        canonical = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+        canonical = canonical.withColumn("ingest_batch_id", F.lit(batch_id).cast("long")).persist()
     try:
-        valid = canonical.where("is_valid")
-        classified = classify_against_existing(
-            valid.transform(rank_within_batch), existing_event_hashes(ctx, valid, channel, batch_id)
-        ).persist()
+        with ctx.timed("validate"):
+            valid = canonical.where("is_valid")
+            existing = existing_event_hashes(ctx, valid, channel, batch_id)
+        with ctx.timed("dedupe"):
+            classified = classify_against_existing(valid.transform(rank_within_batch), existing).persist()
         try:
-            new_events = classified.where(F.col("dedupe_status") == NEW)
-            if quarantine_invalid:
-                tables.write_quarantine(
-                    canonical.where(~F.col("is_valid")), ctx.paths, config.run_id, txn("quarantine")
-                )
-            tables.write_conflicts(
-                classified.where(F.col("dedupe_status") == CONFLICT),
-                ctx.paths,
-                config.run_id,
-                txn("conflicts"),
-            )
-            tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
-            dates = {r[0] for r in new_events.select("event_date").distinct().collect()}
-            ctx.totals.touch(tables.EVENTS, dates)
-            for family in ctx.registry.families:
-                if ctx.registry.family_channel(family) != channel:
-                    continue
-                name = ctx.registry.family_table_name(family)
-                tables.append_family(
-                    project_family(new_events, ctx.registry, family),
-                    ctx.paths,
-                    name,
-                    config.run_id,
-                    txn(name),
-                )
-                ctx.totals.touch(name, dates)
-            if channel == "webhooks/stripe":
-                for object_type in tables.STRIPE_OBJECT_TYPES:
-                    name = tables.stripe_table_name(object_type)
-                    with delta.dml_transaction(spark, txn(name)):
-                        tables.merge_stripe_objects(
-                            spark, stripe_objects(new_events, object_type), ctx.paths, name
-                        )
-            by_status = {r[0]: r[1] for r in classified.groupBy("dedupe_status").count().collect()}
-            by_validity = {r[0]: r[1] for r in canonical.groupBy("is_valid").count().collect()}
+            # One small aggregate tells what the batch holds, so empty writes are skipped.
+            with ctx.timed("dedupe"):
+                shape = classified.groupBy("dedupe_status", "family", "event_date").count().collect()
+                quarantined = canonical.where(~F.col("is_valid")).count()
+                files = canonical.select("bronze_file").distinct().count()
+            count = lambda status: sum(r["count"] for r in shape if r["dedupe_status"] == status)  # noqa: E731
+            new_rows = [r for r in shape if r["dedupe_status"] == NEW]
+            if quarantine_invalid and quarantined:
+                with ctx.timed("quarantine"):
+                    invalid = canonical.where(~F.col("is_valid"))
+                    tables.write_quarantine(invalid, ctx.paths, config.run_id, txn("quarantine"))
+            if count(CONFLICT):
+                with ctx.timed("quarantine"):
+                    conflicts = classified.where(F.col("dedupe_status") == CONFLICT)
+                    tables.write_conflicts(conflicts, ctx.paths, config.run_id, txn("conflicts"))
+            if new_rows:
+                write_new_events(ctx, channel, classified.where(F.col("dedupe_status") == NEW), new_rows, txn)
         finally:
             classified.unpersist()
     finally:
         canonical.unpersist()
     return {
-        "records_read": sum(by_validity.values()),
-        "written": by_status.get(NEW, 0),
-        "duplicates": by_status.get(DUPLICATE, 0),
-        "conflicts": by_status.get(CONFLICT, 0),
-        "quarantined": by_validity.get(False, 0),
+        "files": files,
+        "records_read": count(NEW) + count(DUPLICATE) + count(CONFLICT) + quarantined,
+        "written": count(NEW),
+        "duplicates": count(DUPLICATE),
+        "conflicts": count(CONFLICT),
+        "quarantined": quarantined,
     }
+
+
+def write_new_events(ctx: BatchContext, channel: str, new_events: DataFrame, shape: list, txn) -> None:
+    """Append new events to ``events`` and their family tables; merge Stripe objects."""
+    spark, config = ctx.spark, ctx.config
+    with ctx.timed("events"):
+        tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
+    ctx.totals.touch(tables.EVENTS, {r["event_date"] for r in shape})
+    for family in sorted({r["family"] for r in shape}):
+        name = ctx.registry.family_table_name(family)
+        with ctx.timed("families"):
+            rows = project_family(new_events, ctx.registry, family)
+            tables.append_family(rows, ctx.paths, name, config.run_id, txn(name))
+        ctx.totals.touch(name, {r["event_date"] for r in shape if r["family"] == family})
+    if channel == "webhooks/stripe":
+        for object_type in tables.STRIPE_OBJECT_TYPES:
+            name = tables.stripe_table_name(object_type)
+            with ctx.timed("stripe_objects"), delta.dml_transaction(spark, txn(name)):
+                tables.merge_stripe_objects(
+                    spark, stripe_objects(new_events, object_type), ctx.paths, object_type
+                )
 
 
 def process_batch(ctx: BatchContext, channel: str, files: DataFrame, batch_id: int) -> dict[str, int]:
     """One micro-batch of Bronze files of a channel: ingest its records, record the accounting."""
-    files = files.persist()
-    try:
-        counts = {"files": files.count()}
-        counts |= ingest_records(
-            ctx, channel, files.transform(lambda df: split_into_lines(df, channel)), batch_id
-        )
-    finally:
-        files.unpersist()
+    counts = ingest_records(ctx, channel, files.transform(lambda df: split_into_lines(df, channel)), batch_id)
     txn = (f"{JOB}:{channel}:accounting", batch_id)
-    tables.write_accounting(ctx.spark, ctx.paths, ctx.config.run_id, channel, batch_id, counts, txn)
+    with ctx.timed("accounting"):
+        tables.write_accounting(ctx.spark, ctx.paths, ctx.config.run_id, channel, batch_id, counts, txn)
     ctx.totals.add(channel, counts)
-    log.info("batch processed", extra={"channel": channel, "batch_id": batch_id, **counts})
+    timings, ctx.step_seconds = ctx.step_seconds, {}
+    log.info(
+        "batch processed", extra={"channel": channel, "batch_id": batch_id, **counts, "step_seconds": timings}
+    )
     return counts
 
 

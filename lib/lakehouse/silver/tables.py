@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.assets import asset_dir
+from lakehouse.events.stripe import STRIPE_OBJECT_TYPES, STRIPE_TABLES, stripe_merge_condition
 from lakehouse.lake import delta
 from lakehouse.lake.delta import Txn
 from lakehouse.lake.paths import LakePaths
@@ -22,7 +23,6 @@ from lakehouse.lake.paths import LakePaths
 log = logging.getLogger(__name__)
 
 EVENTS = "events"
-STRIPE_OBJECT_TYPES = ("charge", "refund", "dispute", "payout", "balance_transaction")
 
 EVENT_COLUMNS = [
     "event_id",
@@ -63,7 +63,7 @@ ACCOUNTING_SCHEMA = T.StructType(
         T.StructField("run_id", T.StringType(), False),
         T.StructField("channel", T.StringType(), False),
         T.StructField("batch_id", T.LongType(), False),
-        T.StructField("files", T.LongType(), False),
+        T.StructField("files", T.LongType(), False),  # files with at least one record
         T.StructField("records_read", T.LongType(), False),
         T.StructField("written", T.LongType(), False),
         T.StructField("duplicates", T.LongType(), False),
@@ -75,7 +75,7 @@ ACCOUNTING_SCHEMA = T.StructType(
 
 
 def stripe_table_name(object_type: str) -> str:
-    return f"stg_stripe_{object_type}s"
+    return STRIPE_TABLES[object_type]
 
 
 def _now() -> datetime:
@@ -139,26 +139,25 @@ def write_conflicts(conflicts: DataFrame, paths: LakePaths, run_id: str, txn: Tx
     )
 
 
-def merge_stripe_objects(spark: SparkSession, latest: DataFrame, paths: LakePaths, table: str) -> None:
+def merge_stripe_objects(spark: SparkSession, latest: DataFrame, paths: LakePaths, object_type: str) -> None:
     """Upsert the latest state of Stripe objects, ordered by Stripe's event time, never arrival.
 
-    ``latest`` has one row per object (``object_id``) with the ordering columns
-    ``event_created`` and ``event_id``; an incoming row replaces the stored one only
-    if it comes from a later Stripe event.
+    ``latest`` is one row per object (``stripe_objects``); an incoming row replaces the
+    stored one only when its ``state_order_key`` (Stripe ``created``, lifecycle rank,
+    event id) is greater, so batches may arrive in any order.
     """
     from delta.tables import DeltaTable
 
-    path = paths.silver(table)
+    path = paths.silver(stripe_table_name(object_type))
     if not delta.table_exists(spark, path):
-        delta.create_if_absent(spark, path, latest.schema, change_data_feed=True)
-    newer = (
-        "(s.event_created > t.event_created) "
-        "OR (s.event_created = t.event_created AND s.event_id > t.event_id)"
-    )
+        delta.create_if_absent(
+            spark, path, latest.schema, partition_by=["created_date"], change_data_feed=True
+        )
+    on, newer = stripe_merge_condition(object_type)
     (
         DeltaTable.forPath(spark, path)
         .alias("t")
-        .merge(latest.alias("s"), "t.object_id = s.object_id")
+        .merge(latest.alias("s"), on)
         .whenMatchedUpdateAll(condition=newer)
         .whenNotMatchedInsertAll()
         .execute()
