@@ -67,6 +67,7 @@ class RunTotals:
 
     per_channel: dict[str, dict[str, int]] = field(default_factory=dict)
     touched_dates: dict[str, set[date]] = field(default_factory=dict)
+    touched_whole: set[str] = field(default_factory=set)  # tables checked whole (Stripe objects)
 
     def add(self, channel: str, counts: dict[str, int]) -> None:
         totals = self.per_channel.setdefault(channel, dict.fromkeys(counts, 0))
@@ -210,6 +211,7 @@ def write_new_events(ctx: BatchContext, channel: str, new_events: DataFrame, sha
                 tables.merge_stripe_objects(
                     spark, stripe_objects(new_events, object_type), ctx.paths, object_type
                 )
+            ctx.totals.touched_whole.add(name)
 
 
 def process_batch(ctx: BatchContext, channel: str, files: DataFrame, batch_id: int) -> dict[str, int]:
@@ -249,15 +251,14 @@ def check_quality(ctx: BatchContext) -> None:
     spark, config = ctx.spark, ctx.config
     rulesets = asset_dir("jobs") / JOB / "rulesets"
     outcomes = []
-    for table, dates in sorted(ctx.totals.touched_dates.items()):
+    touched = {**dict.fromkeys(ctx.totals.touched_whole), **ctx.totals.touched_dates}
+    for table, dates in sorted(touched.items()):
         ruleset_file = rulesets / f"{table}.dqdl"
-        if not dates or not ruleset_file.is_file():
+        if not ruleset_file.is_file():
             continue
-        rows = (
-            spark.read.format("delta")
-            .load(ctx.paths.silver(table))
-            .where(F.col("event_date").isin(sorted(dates)))
-        )
+        rows = spark.read.format("delta").load(ctx.paths.silver(table))
+        if dates is not None:  # partitioned by event date: only the partitions this run wrote
+            rows = rows.where(F.col("event_date").isin(sorted(dates)))
         context = DqContext(config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{table}")
         outcomes += evaluate(spark, rows, load_ruleset(ruleset_file), context)
     accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)

@@ -17,13 +17,15 @@ from pyspark.sql import functions as F
 
 NEW, DUPLICATE, CONFLICT = "new", "duplicate", "conflict"
 
-# The first arrival wins: earliest receipt, then file and line (deterministic on replays).
-_ARRIVAL_ORDER = [F.col("received_at").asc_nulls_last(), F.col("bronze_file"), F.col("bronze_line")]
+
+def _arrival_order() -> list:
+    """The first arrival wins: earliest receipt, then file and line (deterministic on replays)."""
+    return [F.col("received_at").asc_nulls_last(), F.col("bronze_file"), F.col("bronze_line")]
 
 
 def rank_within_batch(valid: DataFrame) -> DataFrame:
     """Add ``first_payload_hash`` and ``is_first``: the batch's first row of each ``event_id``."""
-    by_id = Window.partitionBy("event_id").orderBy(*_ARRIVAL_ORDER)
+    by_id = Window.partitionBy("event_id").orderBy(*_arrival_order())
     return valid.withColumn("is_first", F.row_number().over(by_id) == 1).withColumn(
         "first_payload_hash", F.first("payload_hash").over(by_id.rowsBetween(Window.unboundedPreceding, 0))
     )

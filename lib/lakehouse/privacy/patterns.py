@@ -1,0 +1,102 @@
+"""The email and phone patterns shared by free-text redaction and the no-PII data-quality rule.
+
+Both patterns are written **without backslashes and without quote characters**, so
+the very same text is a valid regular expression in Python (``re``), in Java (Spark's
+``rlike`` / ``regexp_replace``), inside a single-quoted Spark SQL literal and inside a
+double-quoted DQDL string. ``jobs/bronze_to_silver/rulesets/*.dqdl`` embed them
+verbatim (a test checks that they do).
+
+``EMAIL_PATTERN`` matches ``local@domain.tld``; the local part is any run of characters
+other than ``@``, space and the delimiters ``<>(),;:`` (a negated class, so every RFC 5322
+local-part character, apostrophe and backtick included, is covered without writing a
+quote). It errs towards over-redaction: in ``see:x/y?e=ann@x.io`` everything after the
+colon goes.
+
+``PHONE_PATTERN`` matches E.164 numbers (``+`` and 7 to 15 digits) and the usual
+grouped forms: ``+1 (555) 123-4567``, ``+44 20 7946 0958``, ``(555) 123-4567``,
+``555.123.4567``, ``07700 900123``. Bare digit runs without ``+`` are **not** phones
+(amounts, unix timestamps and ids are digit runs), nor are dates, times, IPv4
+addresses, decimal numbers or UUID segments: the pattern needs separators between
+groups and is fenced by look-arounds on letters, digits, ``_``, ``+`` and ``-``.
+
+Example::
+
+    df.select(redact_free_text(F.col("description")))   # 'mail a@b.co' -> 'mail [email]'
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+EMAIL_PATTERN = "[^@ <>(),;:]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z0-9-]{2,}"
+
+PHONE_PATTERN = (
+    "(?<![0-9A-Za-z_+-])(?<![0-9][.])"
+    "([+][0-9]{7,15}"
+    "|([+][0-9]{1,3}[ .-]?)?([(][0-9]{2,5}[)][ .-]?|[0-9]{2,5}[ .-])[0-9]{3,4}[ .-]?[0-9]{3,4})"
+    "(?![0-9A-Za-z_-]|[.][0-9])"
+)
+
+EMAIL_TOKEN = "[email]"
+PHONE_TOKEN = "[phone]"
+
+PII_PATTERNS: dict[str, str] = {"email": EMAIL_PATTERN, "phone": PHONE_PATTERN}
+
+_EMAIL_RE = re.compile(EMAIL_PATTERN)
+_PHONE_RE = re.compile(PHONE_PATTERN)
+
+for _name, _pattern in PII_PATTERNS.items():  # the portability promise above, enforced at import
+    if any(ch in _pattern for ch in "\\'\"`"):
+        raise AssertionError(f"{_name} pattern must not contain backslashes or quotes")
+
+
+def redact_free_text(col: Column) -> Column:
+    """Replace every email and phone pattern in a string column with ``[email]`` / ``[phone]``.
+
+    Emails are replaced first (an address can contain digit groups that look like a
+    phone). Null stays null.
+
+    :param col: a string column.
+    :returns: the redacted string column.
+
+    Example::
+
+        df.withColumn("query", redact_free_text(F.col("query")))
+    """
+    return F.regexp_replace(F.regexp_replace(col, EMAIL_PATTERN, EMAIL_TOKEN), PHONE_PATTERN, PHONE_TOKEN)
+
+
+def redact_free_text_sql(expr: str) -> str:
+    """SQL text of :func:`redact_free_text` applied to a SQL expression (the patterns need no escaping).
+
+    Example::
+
+        redact_free_text_sql("payload.query")
+    """
+    return (
+        f"regexp_replace(regexp_replace({expr}, '{EMAIL_PATTERN}', '{EMAIL_TOKEN}'), "
+        f"'{PHONE_PATTERN}', '{PHONE_TOKEN}')"
+    )
+
+
+def contains_pii(col: Column) -> Column:
+    """True where a string column matches the email or the phone pattern (the DQ rule's test).
+
+    Example::
+
+        df.filter(contains_pii(F.to_json(F.struct("*"))))
+    """
+    return col.rlike(EMAIL_PATTERN) | col.rlike(PHONE_PATTERN)
+
+
+def redact_text(text: str) -> str:
+    """Python twin of :func:`redact_free_text`, for tests and log messages.
+
+    Example::
+
+        redact_text("call +15551234567")  # 'call [phone]'
+    """
+    return _PHONE_RE.sub(PHONE_TOKEN, _EMAIL_RE.sub(EMAIL_TOKEN, text))
