@@ -58,7 +58,10 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
             records = pending.where(F.col("channel") == channel).select(
                 F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
             )
-            counts = b2s.ingest_records(ctx, channel, records, -seq, quarantine_invalid=False)
+            # Replayed events carry the negative sequence as their batch id: never a stream's.
+            counts = b2s.ingest_records(
+                ctx, channel, records, -seq, writer="replay_quarantine", quarantine_invalid=False
+            )
             totals["records"] += counts["records_read"]
             totals["moved_to_silver"] += counts["written"]
             totals["duplicates"] += counts["duplicates"] + counts["conflicts"]
@@ -66,8 +69,9 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
         records = pending.select(
             F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
         )
-        passing = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
-        passing = passing.where("is_valid").select("channel", "bronze_file", "bronze_line")
+        verdicts = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+        # Checkpoint before filtering: a filter over the unmaterialized validation plan is huge.
+        passing = verdicts.localCheckpoint().where("is_valid").select("channel", "bronze_file", "bronze_line")
         now = datetime.now(UTC).replace(tzinfo=None)
         (
             DeltaTable.forPath(spark, quarantine_path)

@@ -139,12 +139,15 @@ def write_conflicts(conflicts: DataFrame, paths: LakePaths, run_id: str, txn: Tx
     )
 
 
-def merge_stripe_objects(spark: SparkSession, latest: DataFrame, paths: LakePaths, object_type: str) -> None:
+def merge_stripe_objects(
+    spark: SparkSession, latest: DataFrame, paths: LakePaths, object_type: str, txn: Txn
+) -> None:
     """Upsert the latest state of Stripe objects, ordered by Stripe's event time, never arrival.
 
     ``latest`` is one row per object (``stripe_objects``); an incoming row replaces the
     stored one only when its ``state_order_key`` (Stripe ``created``, lifecycle rank,
-    event id) is greater, so batches may arrive in any order.
+    event id) is greater, so batches may arrive in any order. The table is created
+    outside the transaction so that its creation does not use up ``txn``.
     """
     from delta.tables import DeltaTable
 
@@ -154,14 +157,15 @@ def merge_stripe_objects(spark: SparkSession, latest: DataFrame, paths: LakePath
             spark, path, latest.schema, partition_by=["created_date"], change_data_feed=True
         )
     on, newer = stripe_merge_condition(object_type)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(latest.alias("s"), on)
-        .whenMatchedUpdateAll(condition=newer)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    with delta.dml_transaction(spark, txn):
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(latest.alias("s"), on)
+            .whenMatchedUpdateAll(condition=newer)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
 
 
 def write_accounting(
