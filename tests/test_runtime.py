@@ -5,7 +5,6 @@ import sys
 import textwrap
 
 import pytest
-
 from lakehouse.runtime import RuntimeSetupError, local_jars
 
 
@@ -39,7 +38,7 @@ def test_catalog_persists_across_processes(tmp_path):
         spark = local_spark_session({str(lake)!r})
         spark.sql("CREATE DATABASE IF NOT EXISTS silver")
         delta.append(spark.createDataFrame([(1,), (2,)], "id INT"), {str(lake / "silver" / "t")!r})
-        delta.register_table(spark, "silver.t", {str(lake / "silver" / "t")!r}, comment="written by process one")
+        delta.register_table(spark, "silver.t", {str(lake / "silver" / "t")!r}, comment="process one")
         """
     )
     read = textwrap.dedent(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -67,7 +68,8 @@ class JobConfig:
             )
         if not self.lake_root:
             raise ConfigError("argument --lake_root: must not be empty")
-        object.__setattr__(self, "lake_root", self.lake_root.rstrip("/") or "/")
+        root = self.lake_root if "://" in self.lake_root else os.path.abspath(self.lake_root)
+        object.__setattr__(self, "lake_root", root.rstrip("/") or "/")
 
     def database(self, layer: str) -> str:
         """Catalog database name of a layer (``silver`` or ``gold``) in this environment."""

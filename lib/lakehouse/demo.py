@@ -37,7 +37,7 @@ def lake_summary(spark, lake_root: str) -> dict:
 
     paths = LakePaths(lake_root)
     summary: dict = {"tables": {}, "quarantine": {}, "runs": [], "dq": {}}
-    for table in spark.catalog.listTables("silver"):
+    for table in (t for t in spark.catalog.listTables("silver") if not t.isTemporary):
         summary["tables"][f"silver.{table.name}"] = spark.table(f"silver.{table.name}").count()
     if delta.table_exists(spark, paths.quarantine("records")):
         quarantine = spark.read.format("delta").load(paths.quarantine("records"))

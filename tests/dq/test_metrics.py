@@ -1,10 +1,9 @@
 """Data-quality failure counts reach CloudWatch in the shape the alarms query (moto)."""
 
 import boto3
-from moto import mock_aws
-
 from lakehouse.dq.engine import RuleOutcome
 from lakehouse.dq.metrics import NAMESPACE, publish_outcome_metrics
+from moto import mock_aws
 
 
 def outcome(severity, result):

@@ -52,7 +52,9 @@ def test_job_entrypoint_runs_from_the_wheel_with_spark_submit(wheel, tmp_path, s
     workdir.mkdir()
     script = shutil.copy(REPO / "jobs" / "bronze_to_silver" / "bronze_to_silver.py", workdir)
     lake = tmp_path / "lake"
-    generate_bronze(lake, GeneratorSpec(events=300, start=datetime(2026, 11, 20, 10, tzinfo=UTC), hours=2))
+    report = generate_bronze(
+        lake, GeneratorSpec(events=300, start=datetime(2026, 11, 20, 10, tzinfo=UTC), hours=2)
+    )
 
     jars = ",".join(str(p) for p in sorted((REPO / ".jars").glob("*.jar")))
     env = {
@@ -68,9 +70,12 @@ def test_job_entrypoint_runs_from_the_wheel_with_spark_submit(wheel, tmp_path, s
         cwd=workdir, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    assert '"msg": "job finished"' in done.stderr and '"status": "SUCCEEDED"' in done.stderr
+    # spark-submit hands the Python driver's stderr to the JVM's stdout
+    output = done.stdout + done.stderr
+    assert '"msg": "job finished"' in output and '"status": "SUCCEEDED"' in output
 
-    (run,) = spark.read.format("delta").load(f"{lake}/_system/run_log").where("run_id = 'from-wheel'").collect()
+    run_log = spark.read.format("delta").load(f"{lake}/_system/run_log")
+    (run,) = run_log.where("run_id = 'from-wheel'").collect()
     assert run.status == "SUCCEEDED"
-    assert run.rows_in == 300 and run.rows_out > 0
+    assert run.rows_in == report.lines and run.rows_out == report.total("expected_valid_unique")
     assert spark.read.format("delta").load(f"{lake}/silver/events").count() == run.rows_out

@@ -165,3 +165,10 @@ def test_sql_form_equals_column_form(spark):
         F.expr(pii.sql("hash_phone", "p")).alias("d"),
     ).first()
     assert row.a == row.b and row.c == row.d
+
+
+def test_the_flat_secret_form_generated_by_secrets_manager_is_accepted():
+    flat = {"current_version": "v1", "v1": "k" * 64}
+    nested = {"current": "v1", "keys": {"v1": "k" * 64}}
+    assert PiiHasher.from_config(flat).key_bytes() == PiiHasher.from_config(nested).key_bytes()
+    assert PiiHasher.from_config(flat).key_version == "v1"

@@ -57,6 +57,7 @@ _DEV_KEY = b"lakehouse-DEVELOPMENT-ONLY-pii-hmac-key-do-not-use-in-aws"
 HASH_VALUE_PATTERN = "^[a-z][a-z0-9]*:[0-9a-f]{64}$"
 _VERSION_RE = re.compile(r"^[a-z][a-z0-9]*$")
 _BLOCK = 64  # SHA-256 block size in bytes
+_FLAT_SETTINGS = ("current_version", "id_key", "default_phone_country")
 _PLACEHOLDER = "__pii_input__"
 
 
@@ -173,6 +174,12 @@ class PiiHasher:
 
             PiiHasher.from_config({"current": "v1", "keys": {"v1": "00" * 32}})
         """
+        if isinstance(config, Mapping) and "current_version" in config and "keys" not in config:
+            # The flat form Secrets Manager generates (infra/templates/security.yaml):
+            # {"current_version": "v1", "v1": "<secret>", "v2": ...}
+            versions = {k: v for k, v in config.items() if k not in _FLAT_SETTINGS}
+            config = {**{k: config[k] for k in _FLAT_SETTINGS if k in config}, "keys": versions}
+            config["current"] = config.pop("current_version")
         if not isinstance(config, Mapping) or "current" not in config or "keys" not in config:
             raise PiiKeyError(
                 'PII key config must be {"current": "<version>", "keys": {"<version>": "<secret>"}}'
