@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.assets import asset_dir
+from lakehouse.events.canonical import ENVELOPE_COLUMNS
 from lakehouse.events.stripe import STRIPE_OBJECT_TYPES, STRIPE_TABLES, stripe_merge_condition
 from lakehouse.lake import delta
 from lakehouse.lake.delta import Txn
@@ -25,20 +26,7 @@ log = logging.getLogger(__name__)
 EVENTS = "events"
 
 EVENT_COLUMNS = [
-    "event_id",
-    "event_name",
-    "event_version",
-    "source_event_version",
-    "occurred_at",
-    "received_at",
-    "event_date",
-    "channel",
-    "source",
-    "user_id",
-    "anon_id",
-    "session_id",
-    "lbg_id",
-    "leg_id",
+    *ENVELOPE_COLUMNS,
     "family",
     "payload",
     "payload_hash",
