@@ -196,7 +196,7 @@ def command(args: argparse.Namespace) -> int:
             allow_placeholders=args.allow_placeholders,
         )
     except DeployError as exc:
-        print(f"lakehouse deploy: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+        sys.stderr.write(f"lakehouse deploy: {exc}\n")
         return 1
     if not args.dry_run:
         print(f"deployed {result.env} version {result.version}: {result.stacks}")  # noqa: T201 - CLI output

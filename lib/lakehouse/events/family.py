@@ -19,24 +19,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.contracts import ContractRegistry
+from lakehouse.events.canonical import ENVELOPE_COLUMNS
 
-FAMILY_ENVELOPE_COLUMNS = (
-    "event_id",
-    "event_name",
-    "event_version",
-    "source_event_version",
-    "occurred_at",
-    "received_at",
-    "event_date",
-    "channel",
-    "source",
-    "user_id",
-    "anon_id",
-    "session_id",
-    "lbg_id",
-    "leg_id",
-    "payload_hash",
-)
+FAMILY_ENVELOPE_COLUMNS = (*ENVELOPE_COLUMNS, "payload_hash")
 
 
 def snake_case(name: str) -> str:
