@@ -290,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     figures["new_hour_lines"] = hour_lines
 
+    # The job's JSON log lines (per-batch step timings) go to a file beside the data.
+    from lakehouse.logs import configure_logging
+
+    job_log = (work / "job-log.jsonl").open("w", encoding="utf-8", buffering=1)
+    configure_logging("bench-bronze_to_silver", "bench", stream=job_log)
+    figures["job_log"] = str(job_log.name)
+
     sampler = MemorySampler()
     sampler.start()
     from lakehouse.runtime import local_spark_session

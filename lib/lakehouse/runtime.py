@@ -113,6 +113,9 @@ def local_spark_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", java_opts)
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+        # List files on the driver: on a local disk a Spark job of one task per Bronze file
+        # (the default above 32 paths) turns a 5 s listing into ~50 s at 4,300 files.
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000")
         .config("spark.sql.warehouse.dir", str(system / "warehouse"))
         .config(
             "spark.hadoop.javax.jdo.option.ConnectionURL",

@@ -420,6 +420,10 @@ def build_cases() -> dict[str, tuple[str, str]]:
     )
     cases["err_size"] = ("collect", collect("search_performed", 1, {"query": "x" * 5000}, n=21))
     cases["err_unknown_name"] = ("collect", collect("button_clicked", 1, {}, n=22))
+    cases["err_wrong_channel"] = (  # a client posting a domain event to /collect
+        "collect",
+        collect("payment_captured", 1, {"payment_id": "pay_1", "amount_minor": 100, "currency": "EUR"}, n=40),
+    )
     cases["err_unknown_version"] = ("collect", collect("page_viewed", 9, {"page_url": "https://a"}, n=23))
     cases["err_stripe_unknown_type"] = (
         "webhooks/stripe",

@@ -138,6 +138,7 @@ def test_payload_hash_ignores_producer_key_order(rows):
         ("err_size", "size_violation", ["bytes, above the limit of 4096"]),
         ("err_unknown_name", "unknown_event", ["button_clicked", "version 1"]),
         ("err_unknown_version", "unknown_event", ["page_viewed", "version 9"]),
+        ("err_wrong_channel", "unknown_event", ["payment_captured version 1 on channel collect"]),
         ("err_stripe_unknown_type", "unknown_event", ["stripe.invoice.paid"]),
         ("err_required", "schema_violation", ["payload.email: required field is missing (rule: required)"]),
         ("err_types", "schema_violation", ["payload.amount_minor: expected an integer (rule: type)"]),

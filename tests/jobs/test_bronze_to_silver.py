@@ -7,6 +7,7 @@ conflict, or quarantine with a reason); the job's tables and accounting must agr
 import json
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
+from pathlib import Path
 
 import pytest
 from lakehouse.jobs.bronze_to_silver import Config, run
@@ -147,3 +148,20 @@ def test_a_run_with_no_new_files_changes_nothing(spark, loaded):
     result = run(spark, Config(JOB_NAME="bronze_to_silver", lake_root=lake, run_id="idle"))
     assert (result.rows_in, result.rows_out) == (0, 0)
     assert events(spark, lake).count() == before
+
+
+def test_a_webhook_folder_of_a_provider_without_adapter_is_read_and_quarantined(spark, lake):
+    delivery = {"provider": "acme", "received_at": "2026-11-20T06:01:00Z", "signature_verified": True,
+                "payload": {"id": "acme_1", "type": "thing.happened"}}  # fmt: skip
+    folder = Path(lake) / "bronze" / "webhooks" / "acme" / "2026" / "11" / "20" / "06"
+    folder.mkdir(parents=True)
+    (folder / "acme-1.json").write_text(json.dumps(delivery) + "\n")
+
+    result = run(spark, Config(JOB_NAME="bronze_to_silver", lake_root=lake, run_id="acme"))
+
+    assert (result.rows_in, result.rows_out, result.rows_quarantined) == (1, 0, 1)
+    (row,) = quarantine(spark, lake).collect()
+    assert (row.channel, row.error_type, row.bronze_line) == ("webhooks/acme", "adapter_failure", 1)
+    assert "acme" in row.error_message
+    (got,) = accounting(spark, lake, "acme").collect()
+    assert (got.channel, got.records_read, got.quarantined) == ("webhooks/acme", 1, 1)

@@ -7,6 +7,7 @@ from lakehouse.dq.engine import (
     RuleOutcome,
     enforce,
     evaluate,
+    persist_outcomes,
     row_level_outcomes,
 )
 from lakehouse.dq.ruleset import Rule, Ruleset, load_ruleset, parse_ruleset
@@ -22,5 +23,6 @@ __all__ = [
     "evaluate",
     "load_ruleset",
     "parse_ruleset",
+    "persist_outcomes",
     "row_level_outcomes",
 ]

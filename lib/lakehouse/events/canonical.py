@@ -8,7 +8,7 @@ Checks run in this order; the first failing one decides ``error_type``:
    or not a JSON object.
 3. ``adapter_failure``: a channel or webhook provider without an adapter, an unverified
    webhook signature, or a provider shape we do not support (see ``adapters``).
-4. ``unknown_event``: no contract for (event_name, event_version).
+4. ``unknown_event``: no contract for (event_name, event_version) on the record's channel.
 5. ``schema_violation``: envelope rules (ids, version, timestamps, per-contract required
    envelope keys) and the contract's payload rules (required, type, enum, pattern,
    min/max, lengths, items). The message lists every violated rule, naming field and rule.
@@ -122,11 +122,13 @@ def _map_lookup(mapping: dict[str, object], key: Column) -> Column:
 def _payload_rules(registry: ContractRegistry) -> Column:
     """``; ``-joined payload violations of each row's own contract (empty when none).
 
-    The same rule (same condition and message) is evaluated once for all
-    contracts that share them: ``CASE WHEN _key IN (...) AND <cond> THEN '<msg>' END``.
+    One branch per family (a row evaluates only its family's rules); within it, a rule
+    shared by several contracts (same condition and message) is evaluated once:
+    ``CASE WHEN _key IN (...) AND <cond> THEN '<msg>' END``.
     """
-    shared: dict[tuple[str, str], list[str]] = {}
+    by_family: dict[str, dict[tuple[str, str], list[str]]] = {}
     for contract in registry.contracts:
+        shared = by_family.setdefault(contract.family, {})
         t, p = ident(f"_t_{contract.family}"), ident(f"_p_{contract.family}")
         for cond, msg in object_rules(contract.root, t, p, "payload"):
             shared.setdefault((cond, msg), []).append(contract.key_string)
@@ -136,11 +138,17 @@ def _payload_rules(registry: ContractRegistry) -> Column:
             shared.setdefault((f"({column} IS NULL OR trim({column}) = '')", msg), []).append(
                 contract.key_string
             )
-    parts = [
-        f"CASE WHEN _key IN ({', '.join(sql_str(k) for k in keys)}) AND {cond} THEN {sql_str(msg)} END"
-        for (cond, msg), keys in shared.items()
-    ]
-    return F.expr(f"concat_ws('; ', {', '.join(parts)})")
+    branches = []
+    for family, shared in sorted(by_family.items()):
+        parts = [
+            f"CASE WHEN _key IN ({', '.join(sql_str(k) for k in keys)}) AND {cond} THEN {sql_str(msg)} END"
+            for (cond, msg), keys in shared.items()
+        ]
+        if parts:
+            branches.append(f"WHEN {sql_str(family)} THEN concat_ws('; ', {', '.join(parts)})")
+    if not branches:
+        return F.lit("")
+    return F.expr(f"coalesce(CASE _family {' '.join(branches)} END, '')")
 
 
 def _canonical_struct(registry: ContractRegistry, contract: Contract, pii: PiiHasher) -> str:
@@ -226,8 +234,14 @@ def to_canonical(
     version_raw = F.trim(F.col("_env_event_version_raw"))
     df = df.withColumn("_version", F.when(version_raw.rlike("^[1-9][0-9]{0,5}$"), version_raw.cast("int")))
     key = F.concat(F.col("_env_event_name"), F.lit(":v"), F.col("_version").cast("string"))
+    # A contract belongs to one channel: an event arriving on another (a client posting a
+    # domain event to /collect) has no contract there.
     families = {c.key_string: c.family for c in registry.contracts}
-    df = df.withColumn("_key", key).withColumn("_family", _map_lookup(families, F.col("_key")))
+    channels = {c.key_string: c.channel for c in registry.contracts}
+    df = df.withColumn("_key", key).withColumn(
+        "_family",
+        F.when(_map_lookup(channels, F.col("_key")) == _channel, _map_lookup(families, F.col("_key"))),
+    )
 
     payload_raw = F.col("_env_payload_raw")
     payload_is_object = F.coalesce(F.ltrim(payload_raw).startswith("{"), F.lit(False))
@@ -305,7 +319,10 @@ def to_canonical(
         .when(
             F.col("_family").isNull(),
             F.format_string(
-                "no contract for event %s version %s", env_name, F.coalesce(version_raw, F.lit("?"))
+                "no contract for event %s version %s on channel %s",
+                env_name,
+                F.coalesce(version_raw, F.lit("?")),
+                _channel,
             ),
         )
         .when(

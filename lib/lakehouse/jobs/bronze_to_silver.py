@@ -1,29 +1,32 @@
 """bronze_to_silver: type every Bronze record into Silver or quarantine it, exactly once.
 
-Flow of one run, per channel (collect, eventbridge, webhooks/*):
+Flow of one run:
 
-1. read the Bronze files that arrived since the last run (file stream source,
-   ``Trigger.AvailableNow``, checkpoint under ``_system/checkpoints``);
-2. per micro-batch: split files into records, normalize them to the canonical
-   envelope and validate them against the event canon (``contracts/``), hashing PII;
+1. read the Bronze files of every channel that arrived since the last run (one file
+   stream, ``Trigger.AvailableNow``, checkpoint under ``_system/checkpoints``);
+2. per micro-batch: split files into records (channel = arrival folder), normalize
+   them to the canonical envelope and validate them against the event canon
+   (``contracts/``), hashing PII;
 3. quarantine invalid records with a reason; dedupe valid ones on ``event_id``
    against the batch and Silver (look-back window), recording conflicts;
 4. append new events to ``silver.events`` and the family tables, merge Stripe
-   objects, and record the batch's accounting (read = written + duplicates +
-   conflicts + quarantined).
+   objects, and record the batch's accounting per channel (read = written +
+   duplicates + conflicts + quarantined).
 
-Every write of a batch carries the Delta transaction id (channel, batch id), so a
-run killed at any point and started again ends with the same tables as one clean
-run. After the streams: register tables in the catalog and evaluate the DQDL
-rulesets of the touched partitions; a failed blocking rule fails the run.
+Every write of a batch carries the Delta transaction id (table, batch id), so a run
+killed at any point and started again ends with the same tables as one clean run.
+After the stream: register tables in the catalog and evaluate the DQDL rulesets of
+the touched partitions; a failed blocking rule fails the run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -34,12 +37,12 @@ from lakehouse.assets import asset_dir
 from lakehouse.bronze.reader import bronze_file_stream, split_into_lines
 from lakehouse.config import ConfigError, JobConfig, option
 from lakehouse.contracts import ContractRegistry
-from lakehouse.dq import DqContext, enforce, evaluate, load_ruleset
+from lakehouse.dq import DqContext, enforce, evaluate, load_ruleset, persist_outcomes
 from lakehouse.dq.metrics import publish_outcome_metrics
 from lakehouse.events import project_family, stripe_objects, to_canonical
 from lakehouse.jobs import JobResult
 from lakehouse.lake import delta
-from lakehouse.lake.paths import BRONZE_CHANNELS, LakePaths
+from lakehouse.lake.paths import LakePaths
 from lakehouse.privacy import PiiHasher
 from lakehouse.silver import tables
 from lakehouse.silver.dedupe import CONFLICT, DUPLICATE, NEW, classify_against_existing, rank_within_batch
@@ -47,6 +50,8 @@ from lakehouse.silver.dedupe import CONFLICT, DUPLICATE, NEW, classify_against_e
 log = logging.getLogger(__name__)
 
 JOB = "bronze_to_silver"
+APPEND_THREADS = 4
+COUNT_KEYS = ("files", "records_read", "written", "duplicates", "conflicts", "quarantined")
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,11 @@ class BatchContext:
             self.step_seconds[step] = round(self.step_seconds.get(step, 0.0) + time.monotonic() - started, 2)
 
 
-def existing_event_hashes(ctx: BatchContext, valid: DataFrame, channel: str, batch_id: int) -> DataFrame:
+def existing_event_hashes(ctx: BatchContext, valid: DataFrame, batch_id: int) -> DataFrame:
     """``event_id, payload_hash`` of Silver events near the batch's event dates.
 
-    Rows written by this same (channel, batch) are left out, so a batch replayed after
-    a crash classifies its records exactly as the first attempt did.
+    Rows written by this same batch are left out, so a batch replayed after a crash
+    classifies its records exactly as the first attempt did.
     """
     events_path = ctx.paths.silver(tables.EVENTS)
     if not delta.table_exists(ctx.spark, events_path):
@@ -135,29 +140,63 @@ def existing_event_hashes(ctx: BatchContext, valid: DataFrame, channel: str, bat
         ctx.spark.read.format("delta")
         .load(events_path)
         .where(F.col("event_date").between(bounds["lo"] - lookback, bounds["hi"] + lookback))
-        .where(~((F.col("channel") == channel) & (F.col("ingest_batch_id") == batch_id)))
+        .where(F.col("ingest_batch_id") != batch_id)
         .select("event_id", "payload_hash")
     )
 
 
+@dataclass(frozen=True)
+class BatchShape:
+    """What one batch holds, from two small aggregates: enough to skip empty writes and
+    to do the accounting without another pass over the rows."""
+
+    classified: list  # rows of (channel, dedupe_status, family, event_date, count)
+    per_channel: dict[str, dict[str, int]]  # channel -> quarantined, files
+
+    def count(self, status: str, channel: str | None = None) -> int:
+        return sum(
+            r["count"]
+            for r in self.classified
+            if r["dedupe_status"] == status and (channel is None or r["channel"] == channel)
+        )
+
+    def new_rows(self) -> list:
+        return [r for r in self.classified if r["dedupe_status"] == NEW]
+
+    def channel_counts(self) -> dict[str, dict[str, int]]:
+        """Per channel: files, records_read = written + duplicates + conflicts + quarantined."""
+        counts = {}
+        for channel in sorted(set(self.per_channel) | {r["channel"] for r in self.classified}):
+            new, dup, conflict = (self.count(s, channel) for s in (NEW, DUPLICATE, CONFLICT))
+            quarantined = self.per_channel.get(channel, {}).get("quarantined", 0)
+            counts[channel] = {
+                "files": self.per_channel.get(channel, {}).get("files", 0),
+                "records_read": new + dup + conflict + quarantined,
+                "written": new,
+                "duplicates": dup,
+                "conflicts": conflict,
+                "quarantined": quarantined,
+            }
+        return counts
+
+
 def ingest_records(
     ctx: BatchContext,
-    channel: str,
     records: DataFrame,
     batch_id: int,
     *,
     writer: str = JOB,
     quarantine_invalid: bool = True,
-) -> dict[str, int]:
-    """Validate, dedupe and write one batch of records of a channel; returns its counts.
+) -> dict[str, dict[str, int]]:
+    """Validate, dedupe and write one batch of records (any channels); returns counts per channel.
 
     ``records`` has ``value, channel, bronze_file, bronze_line, received_hour``. Used
     by the micro-batches of a run and by the quarantine replay (which leaves records
     that still fail where they are: ``quarantine_invalid=False``). Writes are idempotent
-    under the Delta transaction ``(<writer>:<channel>:<table>, |batch_id|)``.
+    under the Delta transaction ``(<writer>:<table>, |batch_id|)``.
     """
     config = ctx.config
-    txn = lambda table: (f"{writer}:{channel}:{table}", abs(batch_id))  # noqa: E731 - one per (table, batch)
+    txn = lambda table: (f"{writer}:{table}", abs(batch_id))  # noqa: E731 - one per (table, batch)
     with ctx.timed("plan"):
         canonical = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
         # Materialize once and cut the lineage: the validation expressions are large, and
@@ -166,88 +205,111 @@ def ingest_records(
     try:
         with ctx.timed("validate"):
             valid = canonical.where("is_valid")
-            existing = existing_event_hashes(ctx, valid, channel, batch_id)
+            existing = existing_event_hashes(ctx, valid, batch_id)
         with ctx.timed("dedupe"):
             classified = classify_against_existing(valid.transform(rank_within_batch), existing).persist()
         try:
-            # One small aggregate tells what the batch holds, so empty writes are skipped.
             with ctx.timed("dedupe"):
-                shape = classified.groupBy("dedupe_status", "family", "event_date").count().collect()
-                quarantined = canonical.where(~F.col("is_valid")).count()
-                files = canonical.select("bronze_file").distinct().count()
-            count = lambda status: sum(r["count"] for r in shape if r["dedupe_status"] == status)  # noqa: E731
-            new_rows = [r for r in shape if r["dedupe_status"] == NEW]
-            if quarantine_invalid and quarantined:
+                shape = BatchShape(
+                    classified=classified.groupBy("channel", "dedupe_status", "family", "event_date")
+                    .count()
+                    .collect(),
+                    per_channel={
+                        r["channel"]: {"quarantined": r["quarantined"], "files": r["files"]}
+                        for r in canonical.groupBy("channel")
+                        .agg(
+                            F.count_if(~F.col("is_valid")).alias("quarantined"),
+                            F.count_distinct("bronze_file").alias("files"),
+                        )
+                        .collect()
+                    },
+                )
+            if quarantine_invalid and any(c["quarantined"] for c in shape.per_channel.values()):
                 with ctx.timed("quarantine"):
                     invalid = canonical.where(~F.col("is_valid"))
                     tables.write_quarantine(invalid, ctx.paths, config.run_id, txn("quarantine"))
-            if count(CONFLICT):
+            if shape.count(CONFLICT):
                 with ctx.timed("quarantine"):
                     conflicts = classified.where(F.col("dedupe_status") == CONFLICT)
                     tables.write_conflicts(conflicts, ctx.paths, config.run_id, txn("conflicts"))
-            if new_rows:
-                write_new_events(ctx, channel, classified.where(F.col("dedupe_status") == NEW), new_rows, txn)
+            if shape.new_rows():
+                write_new_events(ctx, classified.where(F.col("dedupe_status") == NEW), shape.new_rows(), txn)
         finally:
             classified.unpersist()
     finally:
         canonical.unpersist()  # frees the checkpointed blocks
-    return {
-        "files": files,
-        "records_read": count(NEW) + count(DUPLICATE) + count(CONFLICT) + quarantined,
-        "written": count(NEW),
-        "duplicates": count(DUPLICATE),
-        "conflicts": count(CONFLICT),
-        "quarantined": quarantined,
-    }
+    return shape.channel_counts()
 
 
-def write_new_events(ctx: BatchContext, channel: str, new_events: DataFrame, shape: list, txn) -> None:
+def write_new_events(ctx: BatchContext, new_events: DataFrame, new_rows: list, txn) -> None:
     """Append new events to ``events`` and their family tables; merge Stripe objects."""
     spark, config = ctx.spark, ctx.config
-    with ctx.timed("events"):
-        tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
-    ctx.totals.touch(tables.EVENTS, {r["event_date"] for r in shape})
-    for family in sorted({r["family"] for r in shape}):
+    families = sorted({r["family"] for r in new_rows})
+    appends = {
+        tables.EVENTS: lambda: tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
+    }
+    for family in families:
         name = ctx.registry.family_table_name(family)
-        with ctx.timed("families"):
-            rows = project_family(new_events, ctx.registry, family)
-            tables.append_family(rows, ctx.paths, name, config.run_id, txn(name))
-        ctx.totals.touch(name, {r["event_date"] for r in shape if r["family"] == family})
-    if channel == "webhooks/stripe":
+        rows = project_family(new_events, ctx.registry, family)
+        appends[name] = functools.partial(
+            tables.append_family, rows, ctx.paths, name, config.run_id, txn(name)
+        )
+        ctx.totals.touch(name, {r["event_date"] for r in new_rows if r["family"] == family})
+    ctx.totals.touch(tables.EVENTS, {r["event_date"] for r in new_rows})
+    # Appends to different tables are independent commits; run side by side, their fixed
+    # costs (job scheduling, Delta log writes) overlap. Each is idempotent under its txn.
+    with ctx.timed("appends"), ThreadPoolExecutor(APPEND_THREADS, thread_name_prefix="append") as pool:
+        for future in [pool.submit(append) for append in appends.values()]:
+            future.result()
+    if "stripe" not in families:
+        return
+    with ctx.timed("stripe_objects"):  # the batch's Stripe events, taken out of the batch once
+        stripe_events = new_events.where(F.col("family") == "stripe").localCheckpoint()
+    try:
         for object_type in tables.STRIPE_OBJECT_TYPES:
             name = tables.stripe_table_name(object_type)
             with ctx.timed("stripe_objects"):
-                latest = stripe_objects(new_events, object_type)
+                latest = stripe_objects(stripe_events, object_type).localCheckpoint()
+                if latest.isEmpty():  # no object of this type in the batch: no MERGE, no commit
+                    continue
                 tables.merge_stripe_objects(spark, latest, ctx.paths, object_type, txn(name))
             ctx.totals.touched_whole.add(name)
+    finally:
+        stripe_events.unpersist()
 
 
-def process_batch(ctx: BatchContext, channel: str, files: DataFrame, batch_id: int) -> dict[str, int]:
-    """One micro-batch of Bronze files of a channel: ingest its records, record the accounting."""
-    counts = ingest_records(ctx, channel, files.transform(lambda df: split_into_lines(df, channel)), batch_id)
-    txn = (f"{JOB}:{channel}:accounting", batch_id)
+def process_batch(ctx: BatchContext, files: DataFrame, batch_id: int) -> dict[str, dict[str, int]]:
+    """One micro-batch of Bronze files: ingest its records, record the accounting per channel."""
+    counts = ingest_records(ctx, files.transform(split_into_lines), batch_id)
     with ctx.timed("accounting"):
-        tables.write_accounting(ctx.spark, ctx.paths, ctx.config.run_id, channel, batch_id, counts, txn)
-    ctx.totals.add(channel, counts)
+        tables.write_accounting(
+            ctx.spark, ctx.paths, ctx.config.run_id, batch_id, counts, (f"{JOB}:accounting", batch_id)
+        )
+    for channel, channel_counts in counts.items():
+        ctx.totals.add(channel, channel_counts)
     timings, ctx.step_seconds = ctx.step_seconds, {}
     log.info(
-        "batch processed", extra={"channel": channel, "batch_id": batch_id, **counts, "step_seconds": timings}
+        "batch processed",
+        extra={
+            "batch_id": batch_id,
+            **{key: sum(c[key] for c in counts.values()) for key in COUNT_KEYS},
+            "channels": counts,
+            "step_seconds": timings,
+        },
     )
     return counts
 
 
-def ingest_channel(ctx: BatchContext, channel: str) -> None:
-    """Run the incremental read of one channel to completion (AvailableNow)."""
-    if not tables.path_exists(ctx.spark, ctx.paths.bronze(channel)):
-        log.info("no bronze folder for channel", extra={"channel": channel})
+def ingest_bronze(ctx: BatchContext) -> None:
+    """Run the incremental read of every channel to completion (AvailableNow)."""
+    if not tables.path_exists(ctx.spark, ctx.paths.bronze()):
+        log.info("no bronze folder", extra={"path": ctx.paths.bronze()})
         return
-    stream = bronze_file_stream(
-        ctx.spark, ctx.paths, channel, max_files_per_trigger=ctx.config.max_files_per_trigger
-    )
+    stream = bronze_file_stream(ctx.spark, ctx.paths, max_files_per_trigger=ctx.config.max_files_per_trigger)
     query = (
-        stream.writeStream.queryName(f"{JOB}:{channel}")
-        .foreachBatch(lambda files, batch_id: process_batch(ctx, channel, files, batch_id))
-        .option("checkpointLocation", ctx.paths.checkpoint(JOB, channel))
+        stream.writeStream.queryName(JOB)
+        .foreachBatch(lambda files, batch_id: process_batch(ctx, files, batch_id))
+        .option("checkpointLocation", ctx.paths.checkpoint(JOB, "bronze"))
         .trigger(availableNow=True)
         .start()
     )
@@ -255,7 +317,10 @@ def ingest_channel(ctx: BatchContext, channel: str) -> None:
 
 
 def check_quality(ctx: BatchContext) -> None:
-    """Evaluate each touched table's ruleset on its touched partitions, and the accounting."""
+    """Evaluate each touched table's ruleset on its touched partitions, and the accounting.
+
+    Outcomes are persisted in one commit after every ruleset ran.
+    """
     spark, config = ctx.spark, ctx.config
     rulesets = asset_dir("jobs") / JOB / "rulesets"
     outcomes = []
@@ -267,13 +332,16 @@ def check_quality(ctx: BatchContext) -> None:
         rows = spark.read.format("delta").load(ctx.paths.silver(table))
         if dates is not None:  # partitioned by event date: only the partitions this run wrote
             rows = rows.where(F.col("event_date").isin(sorted(dates)))
-        if rows.isEmpty():  # Deequ reports rules on no rows as failed ("Empty state")
-            continue
+        # Touched means this run wrote rows there: ``rows`` is never empty (Deequ fails
+        # every rule on no rows).
         context = DqContext(config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{table}")
-        outcomes += evaluate(spark, rows, load_ruleset(ruleset_file), context)
+        outcomes += evaluate(spark, rows, load_ruleset(ruleset_file), context, persist=False)
     accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)
     context = DqContext(config.lake_root, JOB, config.run_id, "_system.ingest_batches")
-    outcomes += evaluate(spark, accounting, load_ruleset(rulesets / "ingest_accounting.dqdl"), context)
+    outcomes += evaluate(
+        spark, accounting, load_ruleset(rulesets / "ingest_accounting.dqdl"), context, persist=False
+    )
+    persist_outcomes(spark, outcomes, context)
     if config.env != "local":  # in AWS the failure counts feed the data-quality alarm
         import boto3
 
@@ -295,8 +363,7 @@ def batch_context(spark: SparkSession, config: Config) -> BatchContext:
 def run(spark: SparkSession, config: Config) -> JobResult:
     ctx = batch_context(spark, config)
     tables.ensure_system_tables(spark, ctx.paths)
-    for channel in BRONZE_CHANNELS:
-        ingest_channel(ctx, channel)
+    ingest_bronze(ctx)
     tables.register_silver_tables(spark, ctx.paths, ctx.registry, config.database("silver"))
     check_quality(ctx)
     totals = ctx.totals

@@ -20,7 +20,6 @@ from pyspark.sql import types as T
 from lakehouse.events import to_canonical
 from lakehouse.jobs import bronze_to_silver as b2s
 from lakehouse.lake import delta
-from lakehouse.lake.paths import BRONZE_CHANNELS
 from lakehouse.silver import tables
 
 log = logging.getLogger(__name__)
@@ -54,21 +53,18 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
     pending = pending.persist()
     totals = {"records": 0, "moved_to_silver": 0, "duplicates": 0}
     try:
-        for channel in BRONZE_CHANNELS:
-            records = pending.where(F.col("channel") == channel).select(
-                F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
-            )
-            # Replayed events carry the negative sequence as their batch id: never a stream's.
-            counts = b2s.ingest_records(
-                ctx, channel, records, -seq, writer="replay_quarantine", quarantine_invalid=False
-            )
+        records = pending.select(
+            F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
+        )
+        # Replayed events carry the negative sequence as their batch id: never a stream's.
+        per_channel = b2s.ingest_records(
+            ctx, records, -seq, writer="replay_quarantine", quarantine_invalid=False
+        )
+        for counts in per_channel.values():
             totals["records"] += counts["records_read"]
             totals["moved_to_silver"] += counts["written"]
             totals["duplicates"] += counts["duplicates"] + counts["conflicts"]
         # Mark every record that passes now: it is in Silver, written now or already there.
-        records = pending.select(
-            F.col("raw_record").alias("value"), "channel", "bronze_file", "bronze_line", "received_hour"
-        )
         verdicts = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
         # Checkpoint before filtering: a filter over the unmaterialized validation plan is huge.
         passing = verdicts.localCheckpoint().where("is_valid").select("channel", "bronze_file", "bronze_line")

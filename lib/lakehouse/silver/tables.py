@@ -160,24 +160,29 @@ def write_accounting(
     spark: SparkSession,
     paths: LakePaths,
     run_id: str,
-    channel: str,
     batch_id: int,
-    counts: dict[str, int],
+    per_channel: dict[str, dict[str, int]],
     txn: Txn,
 ) -> None:
-    row = (
-        run_id,
-        channel,
-        int(batch_id),
-        counts["files"],
-        counts["records_read"],
-        counts["written"],
-        counts["duplicates"],
-        counts["conflicts"],
-        counts["quarantined"],
-        _now(),
-    )
-    delta.append(spark.createDataFrame([row], ACCOUNTING_SCHEMA), paths.system("ingest_batches"), txn=txn)
+    """Append one accounting row per channel of a batch (one commit, idempotent under ``txn``)."""
+    now = _now()
+    rows = [
+        (
+            run_id,
+            channel,
+            int(batch_id),
+            counts["files"],
+            counts["records_read"],
+            counts["written"],
+            counts["duplicates"],
+            counts["conflicts"],
+            counts["quarantined"],
+            now,
+        )
+        for channel, counts in sorted(per_channel.items())
+    ]
+    if rows:
+        delta.append(spark.createDataFrame(rows, ACCOUNTING_SCHEMA), paths.system("ingest_batches"), txn=txn)
 
 
 def read_accounting(spark: SparkSession, paths: LakePaths) -> DataFrame:
