@@ -251,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         "--floor-only", action="store_true", help="measure generation and the floor, not the job"
     )
     parser.add_argument(
+        "--full-load-only",
+        action="store_true",
+        help="measure the job's full load and memory only (no floor, no incremental run)",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="reuse generated Bronze when the spec is unchanged"
     )
     args = parser.parse_args(argv)
@@ -305,21 +310,24 @@ def main(argv: list[str] | None = None) -> int:
         str(work / "session"), app_name="bench-bronze_to_silver", driver_memory=args.driver_memory
     )
 
-    # Warm up the JVM (JIT, class loading) on the small hour, untimed.
-    sampler.phase = "warmup"
-    floor_load(spark, new_hour / "bronze", work / "floor" / "warmup")
+    floor_full = floor_hour = None
+    floor_rows = 0
+    if not args.full_load_only:
+        # Warm up the JVM (JIT, class loading) on the small hour, untimed.
+        sampler.phase = "warmup"
+        floor_load(spark, new_hour / "bronze", work / "floor" / "warmup")
 
-    sampler.phase = "floor_full"
-    t = time.monotonic()
-    floor_rows = floor_load(spark, lake_full / "bronze", work / "floor" / "full")
-    floor_full = time.monotonic() - t
-    print(f"floor, 30 days: {floor_full:.1f} s, {floor_rows:,} rows", flush=True)
+        sampler.phase = "floor_full"
+        t = time.monotonic()
+        floor_rows = floor_load(spark, lake_full / "bronze", work / "floor" / "full")
+        floor_full = time.monotonic() - t
+        print(f"floor, 30 days: {floor_full:.1f} s, {floor_rows:,} rows", flush=True)
 
-    sampler.phase = "floor_hour"
-    t = time.monotonic()
-    floor_load(spark, new_hour / "bronze", work / "floor" / "hour")
-    floor_hour = time.monotonic() - t
-    print(f"floor, new hour alone: {floor_hour:.1f} s", flush=True)
+        sampler.phase = "floor_hour"
+        t = time.monotonic()
+        floor_load(spark, new_hour / "bronze", work / "floor" / "hour")
+        floor_hour = time.monotonic() - t
+        print(f"floor, new hour alone: {floor_hour:.1f} s", flush=True)
 
     sampler.phase = "job_full"
     if args.floor_only:
@@ -329,16 +337,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"job, 30 days: {status} {job_full or ''}", flush=True)
     figures["full_load"] = {
         "lines": totals["lines"] - hour_lines,
-        "floor_seconds": round(floor_full, 2),
+        "floor_seconds": round(floor_full, 2) if floor_full else None,
         "floor_rows": floor_rows,
         "job_status": status,
         "job_seconds": round(job_full, 2) if job_full else None,
         "job_details": details_full,
-        "ratio_job_to_floor": round(job_full / floor_full, 2) if job_full else None,
+        "ratio_job_to_floor": round(job_full / floor_full, 2) if job_full and floor_full else None,
     }
 
-    incr = {"lines": hour_lines, "floor_hour_alone_seconds": round(floor_hour, 2), "job_status": status}
-    if status == "ok":
+    floor_hour_seconds = round(floor_hour, 2) if floor_hour else None
+    incr = {"lines": hour_lines, "floor_hour_alone_seconds": floor_hour_seconds, "job_status": status}
+    if args.full_load_only:
+        incr["job_status"] = "skipped"
+    elif status == "ok":
         sampler.phase = "job_incremental"
         last = START + timedelta(hours=HOURS_LOADED)
         for src, dst in zip(
