@@ -14,7 +14,7 @@ import pytest
 from lakehouse.synthetic.bronze import GeneratorSpec, generate_bronze
 from pyspark.sql import functions as F
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # three full job runs in subprocesses
 
 # Columns that say when or by which run a row was written; everything else must be equal.
 RUN_COLUMNS = {"run_id", "ingested_at", "quarantined_at", "detected_at", "processed_at"}
@@ -23,7 +23,7 @@ TABLES = ["silver", "quarantine"]
 
 def job_command(lake: Path) -> list[str]:
     return [sys.executable, "-m", "lakehouse.cli", "run", "bronze_to_silver", "--lake-root", str(lake),
-            "--max-files-per-trigger", "1"]  # fmt: skip
+            "--max-files-per-trigger", "2"]  # fmt: skip
 
 
 def run_to_completion(lake: Path) -> None:
