@@ -68,14 +68,17 @@ def split_into_lines(files: DataFrame) -> DataFrame:
     Lines are numbered from 1. Blank lines (such as the one after a final newline) are
     not records and are not returned; an empty file yields no rows.
     """
+    # Channel and arrival hour are per file: derive them before the explode, not per line.
     exploded = files.select(
         "bronze_file",
+        channel_of(F.col("bronze_file")).alias("channel"),
+        arrival_hour(F.col("bronze_file")).alias("received_hour"),
         F.posexplode(F.split(F.col("content"), "\n")).alias("pos", "line"),
     )
     return exploded.where(F.trim(F.col("line")) != "").select(
         F.regexp_replace(F.col("line"), "\r$", "").alias("value"),
-        channel_of(F.col("bronze_file")).alias("channel"),
-        F.col("bronze_file"),
+        "channel",
+        "bronze_file",
         (F.col("pos") + 1).cast("long").alias("bronze_line"),
-        arrival_hour(F.col("bronze_file")).alias("received_hour"),
+        "received_hour",
     )

@@ -199,7 +199,7 @@ def command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"lakehouse deploy: {exc}\n")
         return 1
     if not args.dry_run:
-        print(f"deployed {result.env} version {result.version}: {result.stacks}")  # noqa: T201 - CLI output
+        LOG.info("deployed %s version %s: %s", result.env, result.version, result.stacks)
     return 0
 
 

@@ -123,23 +123,20 @@ class BatchContext:
             self.step_seconds[step] = round(self.step_seconds.get(step, 0.0) + time.monotonic() - started, 2)
 
 
-def existing_event_hashes(ctx: BatchContext, valid: DataFrame, batch_id: int) -> DataFrame:
-    """``event_id, payload_hash`` of Silver events near the batch's event dates.
+def existing_event_hashes(ctx: BatchContext, dates: tuple[date, date] | None, batch_id: int) -> DataFrame:
+    """``event_id, payload_hash`` of Silver events near the batch's event dates ``(lo, hi)``.
 
     Rows written by this same batch are left out, so a batch replayed after a crash
     classifies its records exactly as the first attempt did.
     """
     events_path = ctx.paths.silver(tables.EVENTS)
-    if not delta.table_exists(ctx.spark, events_path):
-        return ctx.spark.createDataFrame([], "event_id STRING, payload_hash STRING")
-    bounds = valid.agg(F.min("event_date").alias("lo"), F.max("event_date").alias("hi")).first()
-    if bounds["lo"] is None:
+    if dates is None or not delta.table_exists(ctx.spark, events_path):
         return ctx.spark.createDataFrame([], "event_id STRING, payload_hash STRING")
     lookback = timedelta(days=ctx.config.dedupe_lookback_days)
     return (
         ctx.spark.read.format("delta")
         .load(events_path)
-        .where(F.col("event_date").between(bounds["lo"] - lookback, bounds["hi"] + lookback))
+        .where(F.col("event_date").between(dates[0] - lookback, dates[1] + lookback))
         .where(F.col("ingest_batch_id") != batch_id)
         .select("event_id", "payload_hash")
     )
@@ -203,10 +200,23 @@ def ingest_records(
         # every later plan (filters, MERGE sources) would otherwise optimize them again.
         canonical = canonical.withColumn("ingest_batch_id", F.lit(batch_id).cast("long")).localCheckpoint()
     try:
-        with ctx.timed("validate"):
-            valid = canonical.where("is_valid")
-            existing = existing_event_hashes(ctx, valid, batch_id)
+        with ctx.timed("validate"):  # one pass: per-channel counts and the valid rows' date range
+            by_channel = (
+                canonical.groupBy("channel")
+                .agg(
+                    F.count_if(~F.col("is_valid")).alias("quarantined"),
+                    F.count_distinct("bronze_file").alias("files"),
+                    F.min(F.when(F.col("is_valid"), F.col("event_date"))).alias("lo"),
+                    F.max(F.when(F.col("is_valid"), F.col("event_date"))).alias("hi"),
+                )
+                .collect()
+            )
+            per_channel = {r.channel: {"quarantined": r.quarantined, "files": r.files} for r in by_channel}
+            los = [r["lo"] for r in by_channel if r["lo"] is not None]
+            dates = (min(los), max(r["hi"] for r in by_channel if r["hi"] is not None)) if los else None
+            existing = existing_event_hashes(ctx, dates, batch_id)
         with ctx.timed("dedupe"):
+            valid = canonical.where("is_valid")
             classified = classify_against_existing(valid.transform(rank_within_batch), existing).persist()
         try:
             with ctx.timed("dedupe"):
@@ -214,15 +224,7 @@ def ingest_records(
                     classified=classified.groupBy("channel", "dedupe_status", "family", "event_date")
                     .count()
                     .collect(),
-                    per_channel={
-                        r["channel"]: {"quarantined": r["quarantined"], "files": r["files"]}
-                        for r in canonical.groupBy("channel")
-                        .agg(
-                            F.count_if(~F.col("is_valid")).alias("quarantined"),
-                            F.count_distinct("bronze_file").alias("files"),
-                        )
-                        .collect()
-                    },
+                    per_channel=per_channel,
                 )
             if quarantine_invalid and any(c["quarantined"] for c in shape.per_channel.values()):
                 with ctx.timed("quarantine"):
@@ -246,7 +248,9 @@ def write_new_events(ctx: BatchContext, new_events: DataFrame, new_rows: list, t
     spark, config = ctx.spark, ctx.config
     families = sorted({r["family"] for r in new_rows})
     appends = {
-        tables.EVENTS: lambda: tables.append_events(new_events, ctx.paths, config.run_id, txn(tables.EVENTS))
+        tables.EVENTS: functools.partial(
+            tables.append_events, new_events, ctx.paths, config.run_id, txn(tables.EVENTS)
+        )
     }
     for family in families:
         name = ctx.registry.family_table_name(family)
