@@ -111,3 +111,54 @@ def test_row_level_outcomes_mark_each_row(spark, payments):
     rows = row_level_outcomes(spark, payments, parse_ruleset('Rules = [ ColumnValues "amount_minor" >= 0 ]'))
     results = {r.amount_minor: r.DataQualityEvaluationResult for r in rows.collect()}
     assert results == {1000: "Passed", 250: "Passed", -5: "Failed", 70: "Passed"}
+
+
+ROW_CHECKS = """Rules = [
+    CustomSql "select count(*) from primary where amount_minor < 0" = 0,
+    CustomSql "select count(*) from primary where status not in ('captured', 'refunded')" = 0,
+    CustomSql "select count(*) from primary where amount_minor > 1000000" = 0,
+    CustomSql "select count(*) from (select to_json(struct(*)) as row_json from primary)
+               where row_json rlike 'bog'" = 0
+]"""
+
+
+def _jobs_run(spark, group, action):
+    sc = spark.sparkContext
+    sc.setJobGroup(group, group)
+    try:
+        result = action()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return result, len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def test_row_checks_share_one_scan_and_match_deequ(spark, lake, payments):
+    from lakehouse.dq.engine import _run_engine
+
+    ruleset = parse_ruleset(ROW_CHECKS)
+    outcomes, jobs = _jobs_run(
+        spark, "folded", lambda: evaluate(spark, payments, ruleset, context(lake), persist=False)
+    )
+    everything_to_deequ = lambda: _run_engine(spark, payments, list(ruleset.rules), {})  # noqa: E731
+    deequ, deequ_jobs = _jobs_run(spark, "deequ", everything_to_deequ)
+    one_rule = parse_ruleset(f"Rules = [ {ruleset.rules[0].text} ]")
+    _, jobs_for_one = _jobs_run(
+        spark, "folded-one", lambda: evaluate(spark, payments, one_rule, context(lake), persist=False)
+    )
+    assert jobs == jobs_for_one < deequ_jobs  # four row checks cost what one costs
+    assert [(o.outcome, o.failure_reason) for o in outcomes] == [
+        (r["Outcome"], r["FailureReason"]) for r in deequ
+    ]
+    assert [o.outcome for o in outcomes] == ["Failed", "Failed", "Passed", "Failed"]
+    assert [o.evaluated_metrics["Dataset.*.CustomSQL"] for o in outcomes] == [1.0, 1.0, 0.0, 1.0]
+
+
+def test_a_row_check_on_a_missing_column_is_still_a_configuration_error(spark, lake, payments):
+    ruleset = parse_ruleset(
+        """Rules = [
+            CustomSql "select count(*) from primary where amount_minor < 0" = 0,
+            CustomSql "select count(*) from primary where no_such_column < 0" = 0
+        ]"""
+    )
+    with pytest.raises(DqConfigurationError, match="no_such_column"):
+        evaluate(spark, payments, ruleset, context(lake), persist=False)

@@ -12,6 +12,13 @@ only logged.
 Money rules compare exact integer or DECIMAL differences inside ``CustomSql``
 (Spark SQL), never Deequ's double-based ``AggregateMatch``.
 
+Deequ runs every ``CustomSql`` rule as its own Spark job, a full scan each. Row checks
+of the shape ``CustomSql "select count(*) from primary where <predicate>" = 0`` (also
+over ``(select to_json(struct(*)) as row_json from primary)``) are therefore counted
+here, all in one scan, with the same outcome and failure reason Deequ gives; the rule
+files stay plain DQDL that Glue Data Quality runs unchanged. If that combined query
+cannot be analysed, those rules go to Deequ like the rest, which names the bad one.
+
 Example::
 
     outcomes = evaluate(spark, df, load_ruleset(path), context)
@@ -134,6 +141,56 @@ def _run_engine(spark: SparkSession, df: DataFrame, rules: list[Rule], sources: 
         raise DqConfigurationError(f"the DQ engine rejected the ruleset: {message}") from None
 
 
+# CustomSql row checks that can share one scan: the predicate counts violating rows.
+_ROW_CHECK = re.compile(
+    r'CustomSql "select count\(\*\) from '
+    r"(?P<source>primary|\(select to_json\(struct\(\*\)\) as row_json from primary\)) "
+    r'where (?P<predicate>[^"]+)" = 0',
+    re.IGNORECASE,
+)
+_ROW_CHECK_METRIC = "Dataset.*.CustomSQL"
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: str
+    failure_reason: str | None
+    evaluated_metrics: dict[str, float]
+
+
+def _row_check_predicates(rules: list[Rule]) -> dict[Rule, str]:
+    """The rules that are row checks, with their predicate."""
+    return {r: m.group("predicate") for r in rules if (m := _ROW_CHECK.fullmatch(r.text))}
+
+
+def _count_row_check_violations(spark: SparkSession, predicates: dict[Rule, str]) -> dict[Rule, _Result]:
+    """Evaluate row checks in one scan of ``primary``; empty if the query does not analyse."""
+    from pyspark.errors import AnalysisException, ParseException
+
+    if not predicates:
+        return {}
+    counts = ", ".join(f"count_if(({p})) as v{i}" for i, p in enumerate(predicates.values()))
+    # ``row_json`` is pruned by the optimizer when no predicate reads it.
+    sql = f"select {counts} from (select *, to_json(struct(*)) as row_json from primary)"
+    try:
+        with _ansi_off(spark):
+            (row,) = spark.sql(sql).collect()
+    except (AnalysisException, ParseException):
+        return {}
+    results = {}
+    for i, rule in enumerate(predicates):
+        violations = row[f"v{i}"]
+        failed = violations != 0
+        results[rule] = _Result(
+            outcome="Failed" if failed else "Passed",
+            failure_reason=f"Value: {float(violations)} does not meet the constraint requirement!"
+            if failed
+            else None,
+            evaluated_metrics={_ROW_CHECK_METRIC: float(violations)},
+        )
+    return results
+
+
 def evaluate(
     spark: SparkSession,
     df: DataFrame,
@@ -148,22 +205,23 @@ def evaluate(
     df.createOrReplaceTempView("primary")
     for alias, source in sources.items():
         source.createOrReplaceTempView(alias)
-    by_text = {_canonical(r.text): r for r in ruleset.rules}
-    rows = _run_engine(spark, df, list(ruleset.rules), sources)
-    matched: dict[str, object] = {}
-    for row in rows:
-        key = _canonical(row["Rule"])
-        if key in by_text:
-            matched[key] = row
-    for key, rule in by_text.items():
-        if key not in matched:  # the engine re-rendered this rule: evaluate it alone to match it
-            (row,) = _run_engine(spark, df, [rule], sources)
-            matched[key] = row
+    results = _count_row_check_violations(spark, _row_check_predicates(list(ruleset.rules)))
+    rest = [r for r in ruleset.rules if r not in results]
+    by_text = {_canonical(r.text): r for r in rest}
+    if rest:
+        for row in _run_engine(spark, df, rest, sources):
+            rule = by_text.get(_canonical(row["Rule"]))
+            if rule is not None:
+                results[rule] = _engine_result(row)
+        for rule in rest:
+            if rule not in results:  # the engine re-rendered this rule: evaluate it alone to match it
+                (row,) = _run_engine(spark, df, [rule], sources)
+                results[rule] = _engine_result(row)
     outcomes = []
-    for key, rule in by_text.items():
-        row = matched[key]
-        reason = row["FailureReason"]
-        if row["Outcome"] != "Passed" and reason and _CONFIGURATION_REASONS.search(reason):
+    for rule in ruleset.rules:
+        result = results[rule]
+        reason = result.failure_reason
+        if result.outcome != "Passed" and reason and _CONFIGURATION_REASONS.search(reason):
             raise DqConfigurationError(f"{ruleset.name}: rule `{rule.text}` cannot be evaluated: {reason}")
         outcomes.append(
             RuleOutcome(
@@ -171,9 +229,9 @@ def evaluate(
                 ruleset=ruleset.name,
                 rule=rule.text,
                 severity=rule.severity,
-                outcome=row["Outcome"],
+                outcome=result.outcome,
                 failure_reason=reason,
-                evaluated_metrics={k: float(v) for k, v in (row["EvaluatedMetrics"] or {}).items()},
+                evaluated_metrics=result.evaluated_metrics,
             )
         )
     if persist:
@@ -186,6 +244,11 @@ def evaluate(
             extra={"table": o.table_name, "rule": o.rule, "severity": o.severity, "outcome": o.outcome},
         )
     return outcomes
+
+
+def _engine_result(row) -> _Result:
+    metrics = {k: float(v) for k, v in (row["EvaluatedMetrics"] or {}).items()}
+    return _Result(row["Outcome"], row["FailureReason"], metrics)
 
 
 def persist_outcomes(spark: SparkSession, outcomes: list[RuleOutcome], context: DqContext) -> None:

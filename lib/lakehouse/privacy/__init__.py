@@ -24,6 +24,7 @@ from lakehouse.privacy.hashing import (
 from lakehouse.privacy.patterns import (
     EMAIL_PATTERN,
     EMAIL_TOKEN,
+    NO_PII_RULE,
     PHONE_PATTERN,
     PHONE_TOKEN,
     PII_PATTERNS,
@@ -37,6 +38,7 @@ __all__ = [
     "EMAIL_PATTERN",
     "EMAIL_TOKEN",
     "HASH_VALUE_PATTERN",
+    "NO_PII_RULE",
     "PHONE_PATTERN",
     "PHONE_TOKEN",
     "PII_PATTERNS",
