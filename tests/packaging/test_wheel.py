@@ -69,7 +69,7 @@ def test_job_entrypoint_runs_from_the_wheel_with_spark_submit(wheel, tmp_path, s
          "--JOB_NAME", "bronze_to_silver", "--lake_root", str(lake), "--run_id", "from-wheel"],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     # spark-submit hands the Python driver's stderr to the JVM's stdout
     output = done.stdout + done.stderr
     assert '"msg": "job finished"' in output and '"status": "SUCCEEDED"' in output

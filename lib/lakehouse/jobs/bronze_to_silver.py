@@ -9,14 +9,16 @@ Flow of one run:
    (``contracts/``), hashing PII;
 3. quarantine invalid records with a reason; dedupe valid ones on ``event_id``
    against the batch and Silver (look-back window), recording conflicts;
-4. append new events to ``silver.events`` and the family tables, merge Stripe
-   objects, and record the batch's accounting per channel (read = written +
-   duplicates + conflicts + quarantined).
+4. append new events to ``silver.events`` and the family tables, and record the
+   batch's accounting per channel (read = written + duplicates + conflicts +
+   quarantined).
 
 Every write of a batch carries the Delta transaction id (table, batch id), so a run
 killed at any point and started again ends with the same tables as one clean run.
-After the stream: register tables in the catalog and evaluate the DQDL rulesets of
-the touched partitions; a failed blocking rule fails the run.
+After the stream: bring the Stripe object tables up to date with the Stripe events
+of ``silver.events`` (one MERGE per table per run, see :func:`update_stripe_objects`),
+register tables in the catalog and evaluate the DQDL rulesets of the touched
+partitions; a failed blocking rule fails the run.
 """
 
 from __future__ import annotations
@@ -244,8 +246,8 @@ def ingest_records(
 
 
 def write_new_events(ctx: BatchContext, new_events: DataFrame, new_rows: list, txn) -> None:
-    """Append new events to ``events`` and their family tables; merge Stripe objects."""
-    spark, config = ctx.spark, ctx.config
+    """Append new events to ``events`` and their family tables."""
+    config = ctx.config
     families = sorted({r["family"] for r in new_rows})
     appends = {
         tables.EVENTS: functools.partial(
@@ -265,21 +267,65 @@ def write_new_events(ctx: BatchContext, new_events: DataFrame, new_rows: list, t
     with ctx.timed("appends"), ThreadPoolExecutor(APPEND_THREADS, thread_name_prefix="append") as pool:
         for future in [pool.submit(append) for append in appends.values()]:
             future.result()
-    if "stripe" not in families:
+
+
+STRIPE_PROGRESS_APP = f"{JOB}:stripe_objects_from_events"
+
+
+def update_stripe_objects(ctx: BatchContext) -> None:
+    """Merge the Stripe events that ``silver.events`` gained since each object table was last
+    merged: one MERGE per table per run, not one per micro-batch.
+
+    Each object table records, as its Delta transaction ``(STRIPE_PROGRESS_APP, v)``, the
+    version ``v`` of ``events`` it has merged up to; the new events are read from the change
+    feed of ``events`` after that version (the whole table the first time). A run killed
+    after its micro-batches and before or during these MERGEs is caught up by the next run,
+    with or without new Bronze; replaying a MERGE is a no-op (newer state wins, never arrival).
+    A table with nothing new of its type records its progress with an empty commit, so the
+    next run's read stays as small as the new data.
+    """
+    spark, paths = ctx.spark, ctx.paths
+    events_path = paths.silver(tables.EVENTS)
+    upto = delta.current_version(spark, events_path)
+    if upto is None:
         return
-    with ctx.timed("stripe_objects"):  # the batch's Stripe events, taken out of the batch once
-        stripe_events = new_events.where(F.col("family") == "stripe").localCheckpoint()
-    try:
-        for object_type in tables.STRIPE_OBJECT_TYPES:
-            name = tables.stripe_table_name(object_type)
-            with ctx.timed("stripe_objects"):
-                latest = stripe_objects(stripe_events, object_type).localCheckpoint()
-                if latest.isEmpty():  # no object of this type in the batch: no MERGE, no commit
-                    continue
-                tables.merge_stripe_objects(spark, latest, ctx.paths, object_type, txn(name))
-            ctx.totals.touched_whole.add(name)
-    finally:
-        stripe_events.unpersist()
+    behind: dict[int | None, list[str]] = {}
+    for object_type in tables.STRIPE_OBJECT_TYPES:
+        done = delta.applied_txn_version(
+            spark, paths.silver(tables.stripe_table_name(object_type)), STRIPE_PROGRESS_APP
+        )
+        if done is None or done < upto:
+            behind.setdefault(done, []).append(object_type)
+    for done, object_types in behind.items():
+        with ctx.timed("stripe_objects"):
+            reader = spark.read.format("delta")
+            if done is None:
+                reader = reader.option("versionAsOf", upto)
+            else:
+                reader = (
+                    reader.option("readChangeFeed", "true")
+                    .option("startingVersion", done + 1)
+                    .option("endingVersion", upto)
+                )
+            rows = reader.load(events_path).where(F.col("family") == "stripe")
+            if done is not None:
+                rows = rows.where(F.col("_change_type") == "insert")
+            stripe_events = rows.localCheckpoint()
+        try:
+            for object_type in object_types:
+                name = tables.stripe_table_name(object_type)
+                with ctx.timed("stripe_objects"):
+                    latest = stripe_objects(stripe_events, object_type).localCheckpoint()
+                    merged = tables.merge_stripe_objects(
+                        spark, latest, ctx.paths, object_type, (STRIPE_PROGRESS_APP, upto)
+                    )
+                if merged:
+                    ctx.totals.touched_whole.add(name)
+        finally:
+            stripe_events.unpersist()
+    if ctx.step_seconds:
+        log.info("stripe objects updated", extra={"events_version": upto, "step_seconds": ctx.step_seconds})
+        ctx.step_seconds = {}
 
 
 def process_batch(ctx: BatchContext, files: DataFrame, batch_id: int) -> dict[str, dict[str, int]]:
@@ -368,6 +414,7 @@ def run(spark: SparkSession, config: Config) -> JobResult:
     ctx = batch_context(spark, config)
     tables.ensure_system_tables(spark, ctx.paths)
     ingest_bronze(ctx)
+    update_stripe_objects(ctx)
     tables.register_silver_tables(spark, ctx.paths, ctx.registry, config.database("silver"))
     check_quality(ctx)
     totals = ctx.totals

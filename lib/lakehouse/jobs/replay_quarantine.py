@@ -60,6 +60,7 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
         per_channel = b2s.ingest_records(
             ctx, records, -seq, writer="replay_quarantine", quarantine_invalid=False
         )
+        b2s.update_stripe_objects(ctx)  # replayed Stripe events reach the object tables
         for counts in per_channel.values():
             totals["records"] += counts["records_read"]
             totals["moved_to_silver"] += counts["written"]

@@ -94,6 +94,15 @@ def applied_txn_version(spark: SparkSession, path: str, app_id: str) -> int | No
     return None if version.isEmpty() else int(version.get())
 
 
+def current_version(spark: SparkSession, path: str) -> int | None:
+    """The latest version of a Delta table, or None if there is no table at ``path``."""
+    if not table_exists(spark, path):
+        return None
+    jvm = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    return int(delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).version())
+
+
 def _catalog_location(spark: SparkSession, database: str, table: str) -> str | None:
     """Where the catalog says a table lives (a metastore lookup, no Delta log read)."""
     jvm = spark.sparkContext._jvm

@@ -129,13 +129,14 @@ def write_conflicts(conflicts: DataFrame, paths: LakePaths, run_id: str, txn: Tx
 
 def merge_stripe_objects(
     spark: SparkSession, latest: DataFrame, paths: LakePaths, object_type: str, txn: Txn
-) -> None:
+) -> bool:
     """Upsert the latest state of Stripe objects, ordered by Stripe's event time, never arrival.
 
     ``latest`` is one row per object (``stripe_objects``); an incoming row replaces the
     stored one only when its ``state_order_key`` (Stripe ``created``, lifecycle rank,
     event id) is greater, so batches may arrive in any order. The table is created
-    outside the transaction so that its creation does not use up ``txn``.
+    outside the transaction so that its creation does not use up ``txn``. With no rows,
+    only ``txn`` is recorded (an empty commit). Returns whether rows were merged.
     """
     from delta.tables import DeltaTable
 
@@ -144,6 +145,9 @@ def merge_stripe_objects(
         delta.create_if_absent(
             spark, path, latest.schema, partition_by=["created_date"], change_data_feed=True
         )
+    if latest.isEmpty():
+        delta.append(latest, path, partition_by=["created_date"], txn=txn)
+        return False
     on, newer = stripe_merge_condition(object_type)
     with delta.dml_transaction(spark, txn):
         (
@@ -154,6 +158,7 @@ def merge_stripe_objects(
             .whenNotMatchedInsertAll()
             .execute()
         )
+    return True
 
 
 def write_accounting(
