@@ -44,8 +44,20 @@ def list_tables(spark: SparkSession, *, prefix: str = "") -> list[TableInfo]:
             if table.isTemporary:
                 continue
             name = f"{database}.{table.name}"
-            found.append(TableInfo(name, spark.table(name).count(), (table.description or "").strip()))
+            found.append(TableInfo(name, spark.table(name).count(), _description(spark, name, table)))
     return found
+
+
+def _description(spark: SparkSession, name: str, table) -> str:
+    """A Delta table keeps its comment in its own log (DESCRIBE DETAIL); others in the catalog."""
+    if (table.tableType or "").upper() != "VIEW":
+        try:
+            (detail,) = spark.sql(f"DESCRIBE DETAIL {name}").select("format", "description").collect()
+            if detail["format"] == "delta" and detail["description"]:
+                return str(detail["description"]).strip()
+        except Exception:  # noqa: BLE001 - not a Delta table: the catalog's description
+            pass
+    return (table.description or "").strip()
 
 
 def run_query(spark: SparkSession, query: str, *, limit: int = 1000) -> tuple[list[str], list[tuple], bool]:

@@ -218,6 +218,11 @@ def _run_job_step(step: Step, request: WorkflowRequest, spec: JobSpec) -> StepOu
         "run_id": job_run_id,
         **request.job_arguments.get(step.name, {}),
     }
+    fields = set(spec.config_class.__dataclass_fields__)
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        message = f"{step.name} has no argument {', '.join('--' + u for u in unknown)}"
+        return StepOutcome(step.name, FAILED, 0.0, f"bad arguments: {message}", f"ConfigError: {message}")
     try:
         config = build_config(spec.config_class, values)
     except (ConfigError, TypeError) as exc:
