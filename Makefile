@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export SPARK_VERSION := 3.5
 export LAKEHOUSE_JARS_DIR := $(CURDIR)/$(JARS)
 
-.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help
+.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium
 
 help:
 	@echo "make demo   run the workflow on the embedded local default (lake under $(LAKE_ROOT)/)"
@@ -56,7 +56,12 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -d infra/templates --framework cloudformation --skip-download --quiet --compact \
 	  --external-checks-dir infra/policies/checkov
 
-pytest: setup
+# Headless Chromium for the report's browser test: Debian's package, never a browser download.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+pytest: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint cfn-lint checkov pytest

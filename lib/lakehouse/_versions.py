@@ -25,6 +25,9 @@ LOCAL_REQUIREMENTS = [
     "pyarrow==17.0.0",
     "boto3==1.44.8",
     "awsglue-dev==2021.12.30",
+    # The HTML report's charts: Vega-Lite rendered to SVG natively (Vega's own libraries in a
+    # Rust build), so the report is static SVG with no script, CDN or network at view time.
+    "vl-convert-python==1.9.0.post1",
 ]
 
 DEV_REQUIREMENTS = [
@@ -38,6 +41,7 @@ DEV_REQUIREMENTS = [
     "build==1.3.0",
     "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
     "psutil==7.0.0",
+    "websocket-client==1.9.2",  # the report test drives Debian's chromium over DevTools
 ]
 
 # checkov pins dependencies that clash with cfn-lint's, so it lives in its own virtualenv.

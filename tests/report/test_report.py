@@ -1,0 +1,114 @@
+"""The report: built from _system and layer tables alone, opened in headless Chromium."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from browser import visit
+from lakehouse.dq.engine import DQ_RESULTS_SCHEMA
+from lakehouse.lake import delta
+from lakehouse.lake.paths import LakePaths
+from lakehouse.report import build_report
+from lakehouse.runlog import RunRecord, write_run
+from lakehouse.silver.tables import ACCOUNTING_SCHEMA
+
+CHART_STATS = """
+Array.from(document.querySelectorAll('figure.chart')).map(f => {
+  const svg = f.querySelector('svg');
+  const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+  return {id: f.id, width: box.width, height: box.height,
+          marks: svg ? svg.querySelectorAll('path, rect, line, circle, symbol, text').length : 0};
+})
+"""
+T0 = datetime(2026, 11, 24, 3, 30)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory) -> str:
+    """A small lake: two days of runs (one failed), DQ outcomes, Silver events, quarantine."""
+    root = str(tmp_path_factory.mktemp("report_lake"))
+    paths = LakePaths(root)
+    for day, (job, status) in enumerate([("bronze_to_silver", "SUCCEEDED"), ("silver_to_gold", "FAILED")]):
+        start = T0 + timedelta(days=day)
+        write_run(
+            spark,
+            root,
+            RunRecord(
+                f"r{day}",
+                job,
+                "local",
+                {},
+                start,
+                start + timedelta(seconds=40),
+                status,
+                rows_in=100,
+                rows_out=90,
+                rows_quarantined=10,
+                error=None if status == "SUCCEEDED" else "NotImplementedError: x",
+            ),
+        )
+    dq = [
+        (
+            "r0",
+            "bronze_to_silver",
+            "silver.events",
+            "events",
+            f"rule {i}",
+            sev,
+            out,
+            None if out == "Passed" else "too few",
+            {},
+            T0,
+        )
+        for i, (sev, out) in enumerate([("blocking", "Passed")] * 5 + [("warn", "Failed")])
+    ]
+    delta.append(spark.createDataFrame(dq, DQ_RESULTS_SCHEMA), paths.system("dq_results"))
+    accounting = [("r0", ch, 0, 3, 50, 45, 2, 1, 2, T0) for ch in ("collect", "webhooks/stripe")]
+    delta.append(spark.createDataFrame(accounting, ACCOUNTING_SCHEMA), paths.system("ingest_batches"))
+    events = [
+        (f"e{i}", T0.date() - timedelta(days=i % 3), "client" if i % 2 else "stripe") for i in range(30)
+    ]
+    delta.append(
+        spark.createDataFrame(events, "event_id STRING, event_date DATE, family STRING"),
+        paths.silver("events"),
+    )
+    quarantine = [
+        ("parse_error", "collect"),
+        ("schema_violation", "collect"),
+        ("parse_error", "webhooks/stripe"),
+    ]
+    delta.append(
+        spark.createDataFrame(quarantine, "error_type STRING, channel STRING"), paths.quarantine("records")
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(spark, lake) -> Path:
+    return build_report(spark, lake)
+
+
+def test_the_report_is_one_offline_file_with_every_section(report):
+    assert report.name == "index.html" and report.parent.name == "report"
+    text = report.read_text()
+    for section in ("pipeline", "quality", "silver"):
+        assert f'<section id="{section}"' in text
+    assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
+    assert "https://" not in text
+    assert 'data-status="fail"' in text  # silver_to_gold's latest run failed
+    assert "1 job(s) whose latest run failed: silver_to_gold." in text
+
+
+def test_the_report_renders_in_chromium_without_errors_and_every_chart_drawn(report, tmp_path):
+    shot = tmp_path / "report.png"
+    page = visit(report.resolve().as_uri(), tmp_path / "profile", CHART_STATS, shot)
+    assert page.console_errors == []
+    assert all(url.startswith(("file:", "data:", "about:")) for url in page.requests), page.requests
+    charts = page.result
+    assert len(charts) == 5, charts
+    for chart in charts:
+        assert chart["width"] > 100 and chart["height"] > 50, chart
+        assert chart["marks"] > 5, chart
+    assert shot.stat().st_size > 20_000
