@@ -5,6 +5,10 @@ Examples::
     lakehouse run bronze_to_silver --lake-root .lake
     lakehouse run finance_close --lake-root .lake --business-date 2026-11-26
     lakehouse demo --lake-root .lake
+    lakehouse workflow run --lake-root .lake [--from JOB | --only JOB]
+    lakehouse tables --lake-root .lake
+    lakehouse sql --lake-root .lake "select count(*) from silver.events"
+    lakehouse report --lake-root .lake
     lakehouse deploy --env dev
 """
 
@@ -17,6 +21,7 @@ from lakehouse.config import ConfigError, add_cli_options, config_from_cli
 from lakehouse.jobs import JOB_NAMES, get_job
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +31,68 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _log_format_option() -> argparse.ArgumentParser:
+    """``--log-format``, shared by every command that runs jobs."""
+    from lakehouse.runtime import on_glue_host
+
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--log-format",
+        choices=("human", "json"),
+        default="json" if on_glue_host() else "human",
+        help="terminal output: a view for people (default) or JSON log lines on stdout "
+        "(default under Glue); JSON lines always go to <lake_root>/_system/logs/ too",
+    )
+    return parent
+
+
+def _add_workflow_commands(commands, logging_parent: argparse.ArgumentParser) -> None:
+    """``workflow run``, ``tables``, ``sql`` and ``report``."""
+    workflow = commands.add_parser("workflow", help="run the workflow graph (workflows/*.yaml) locally")
+    actions = workflow.add_subparsers(dest="workflow_command", required=True, parser_class=_Parser)
+    run = actions.add_parser(
+        "run",
+        parents=[logging_parent],
+        help="run the daily workflow: bronze_to_silver -> silver_to_gold -> finance_close -> BI refresh",
+        description="Run the workflow on a local lake. A failed job stops the jobs after it; "
+        "the next run resumes from the failed job.",
+    )
+    run.add_argument("--lake-root", required=True, help="lake folder")
+    run.add_argument("--workflow", default="daily", help="workflow file under workflows/ (default: daily)")
+    selection = run.add_mutually_exclusive_group()
+    selection.add_argument("--from", dest="from_step", metavar="JOB", help="run JOB and every step after it")
+    selection.add_argument("--only", dest="only_step", metavar="JOB", help="run JOB alone")
+    run.add_argument("--env", default="local", help="environment the jobs run as (default: local)")
+    run.add_argument(
+        "--bi-env",
+        default="dev",
+        help="environment whose QuickSight data sets the BI step reports (default: dev)",
+    )
+    run.add_argument(
+        "--job-arg",
+        action="append",
+        default=[],
+        metavar="JOB:NAME=VALUE",
+        help="an argument for one job, e.g. finance_close:business_date=2026-11-26 (repeatable)",
+    )
+    run.add_argument("--driver-memory", help="Spark driver memory, e.g. 2g")
+
+    tables = commands.add_parser("tables", help="list the silver and gold tables with row counts")
+    tables.add_argument("--lake-root", required=True, help="lake folder")
+    tables.add_argument("--database-prefix", default="", help="prefix of the catalog databases")
+
+    sql = commands.add_parser("sql", help="run Spark SQL against the silver and gold catalog, like Athena")
+    sql.add_argument("--lake-root", required=True, help="lake folder")
+    sql.add_argument("query", help='the query, e.g. "select count(*) from silver.events"')
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    sql.add_argument("--limit", type=int, default=1000, help="most rows printed (default: 1000)")
+
+    report = commands.add_parser("report", help="write the HTML report <lake_root>/report/index.html")
+    report.add_argument("--lake-root", required=True, help="lake folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    logging_parent = _log_format_option()
     parser = _Parser(
         prog="lakehouse",
         description="Run the lakehouse Glue jobs locally, the demo workflow, or deploy to AWS.",
@@ -37,19 +103,27 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = run.add_subparsers(dest="job", required=True, parser_class=_Parser, metavar="JOB")
     for name in JOB_NAMES:
         spec = get_job(name)
-        job_parser = jobs.add_parser(name, help=spec.description, description=spec.description)
+        job_parser = jobs.add_parser(
+            name, help=spec.description, description=spec.description, parents=[logging_parent]
+        )
         add_cli_options(job_parser, spec.config_class)
         job_parser.add_argument("--driver-memory", help="Spark driver memory for a local run, e.g. 2g.")
 
-    demo = commands.add_parser("demo", help="generate sample Bronze data and run the workflow on it, locally")
+    demo = commands.add_parser(
+        "demo", help="generate sample data and run the workflow on it, locally", parents=[logging_parent]
+    )
     demo.add_argument("--lake-root", default=".lake", help="lake folder (default: .lake)")
     demo.add_argument("--events", type=int, default=20000, help="sample events to generate (default: 20000)")
 
     replay = commands.add_parser(
-        "replay-quarantine", help="re-process quarantined records after a contract fix, exactly once"
+        "replay-quarantine",
+        help="re-process quarantined records after a contract fix, exactly once",
+        parents=[logging_parent],
     )
     replay.add_argument("--lake-root", required=True, help="lake root URI or folder")
     replay.add_argument("--error-type", help="only records with this error_type (default: all)")
+
+    _add_workflow_commands(commands, logging_parent)
 
     deploy = commands.add_parser("deploy", help="build and upload the artifacts and deploy the stacks")
     try:
@@ -61,8 +135,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setup_logging(args: argparse.Namespace, *, stream=None) -> None:
+    from lakehouse import logs
+
+    logs.configure(log_format=getattr(args, "log_format", "human"), stream=stream)
+    lake_root = getattr(args, "lake_root", None)
+    if lake_root:
+        logs.log_to_file(_absolute(lake_root), args.command)
+
+
+def _absolute(lake_root: str) -> str:
+    import os
+
+    return lake_root if "://" in lake_root else os.path.abspath(lake_root)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from lakehouse.entrypoint import EXIT_OK, execute
+    from lakehouse import logs
+    from lakehouse.entrypoint import EXIT_OK, run_job
+    from lakehouse.workflow.runner import FAILED, SUCCEEDED, StepOutcome, job_summary, log_step, plain_error
 
     spec = get_job(args.job)
     try:
@@ -70,13 +161,125 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"lakehouse run {spec.name}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    code, result = execute(spec, config, driver_memory=args.driver_memory)
-    status = "succeeded" if code == EXIT_OK else "FAILED (see the log lines above and the run log)"
-    figures = (
-        f" in={result.rows_in} out={result.rows_out} quarantined={result.rows_quarantined}" if result else ""
+    _setup_logging(args)
+    outcome = run_job(spec, config, driver_memory=args.driver_memory)
+    if outcome.status in ("BUSY", "NOT_STARTED"):
+        print(f"lakehouse run {spec.name}: error: {outcome.error}", file=sys.stderr)
+        return outcome.code
+    ok = outcome.code == EXIT_OK
+    summary = job_summary(outcome.result) if ok else plain_error(spec.name, outcome.error)
+    log_step(StepOutcome(spec.name, SUCCEEDED if ok else FAILED, outcome.seconds, summary))
+    if not ok and args.log_format == "human":
+        print(f"{spec.name} failed (run {config.run_id}); full log: {logs.current_log_file()}")
+    return outcome.code
+
+
+def _workflow(args: argparse.Namespace) -> int:
+    from lakehouse import logs
+    from lakehouse.entrypoint import EXIT_BUSY
+    from lakehouse.lake.lock import LakeBusyError
+    from lakehouse.workflow.graph import GraphError
+    from lakehouse.workflow.runner import WorkflowRequest, run_workflow
+
+    job_arguments: dict[str, dict[str, str]] = {}
+    for item in args.job_arg:
+        job, sep, assignment = item.partition(":")
+        name, eq, value = assignment.partition("=")
+        if not (sep and eq and job and name):
+            message = f"--job-arg {item!r}: expected JOB:NAME=VALUE"
+            print(f"lakehouse workflow run: error: {message}", file=sys.stderr)
+            return EXIT_USAGE
+        job_arguments.setdefault(job, {})[name.replace("-", "_")] = value
+    request = WorkflowRequest(
+        lake_root=_absolute(args.lake_root),
+        workflow=args.workflow,
+        from_step=args.from_step,
+        only_step=args.only_step,
+        env=args.env,
+        bi_env=args.bi_env,
+        job_arguments=job_arguments,
+        driver_memory=args.driver_memory,
     )
-    print(f"{spec.name} {status}: run_id={config.run_id}{figures}")
-    return code
+    _setup_logging(args)
+    try:
+        outcome = run_workflow(request)
+    except LakeBusyError as exc:
+        print(f"lakehouse workflow run: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except (ConfigError, GraphError) as exc:
+        print(f"lakehouse workflow run: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.log_format != "human":
+        return 0 if outcome.succeeded else EXIT_FAILED
+    run = outcome.workflow_run_id[:8]
+    if outcome.succeeded:
+        print(f"workflow {request.workflow} finished in {outcome.seconds:.0f} s (run {run})")
+        return 0
+    print(
+        f"workflow {request.workflow} stopped after {outcome.seconds:.0f} s: {outcome.failed_step} failed"
+        f" (run {run}).\n"
+        f"  full log: {logs.current_log_file()}\n"
+        f"  next: fix the cause, then `lakehouse workflow run --lake-root {args.lake_root}` "
+        f"resumes from {outcome.failed_step}"
+    )
+    return EXIT_FAILED
+
+
+def _session_for(args: argparse.Namespace):
+    """A quiet local Spark session on the lake, or None after a one-line error."""
+    from lakehouse.lake.lock import LakeBusyError
+    from lakehouse.runtime import RuntimeSetupError, local_spark_session
+
+    _setup_logging(args, stream=sys.stderr)  # stdout is for the data
+    try:
+        return local_spark_session(_absolute(args.lake_root))
+    except (LakeBusyError, RuntimeSetupError) as exc:
+        print(f"lakehouse {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from lakehouse.workflow.query import list_tables
+
+    spark = _session_for(args)
+    if spark is None:
+        return EXIT_FAILED
+    rows = list_tables(spark, prefix=args.database_prefix)
+    if not rows:
+        print(f"no tables yet in {args.lake_root}: run `lakehouse workflow run --lake-root {args.lake_root}`")
+        return 0
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        print(f"{r.name:<{width}}  {r.rows:>10,} rows  {r.description}")
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from lakehouse.workflow.query import QueryError, format_rows, run_query
+
+    spark = _session_for(args)
+    if spark is None:
+        return EXIT_FAILED
+    try:
+        columns, rows, truncated = run_query(spark, args.query, limit=args.limit)
+    except QueryError as exc:
+        print(f"lakehouse sql: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_rows(columns, rows, args.format), end="")
+    if truncated:
+        print(f"(first {args.limit} rows; raise --limit for more)", file=sys.stderr)
+    return 0
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from lakehouse.report import build_report
+
+    spark = _session_for(args)
+    if spark is None:
+        return EXIT_FAILED
+    path = build_report(spark, _absolute(args.lake_root))
+    print(f"report: {path}")
+    return 0
 
 
 def _report(item) -> None:
@@ -104,10 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from lakehouse.demo import run_demo
 
-        return run_demo(args.lake_root, events=args.events, report=_report)
+        _setup_logging(args)
+        return run_demo(_absolute(args.lake_root), events=args.events, report=_report)
+    if args.command == "workflow":
+        return _workflow(args)
+    if args.command == "tables":
+        return _tables(args)
+    if args.command == "sql":
+        return _sql(args)
+    if args.command == "report":
+        return _report_command(args)
     if args.command == "replay-quarantine":
         from lakehouse.jobs.replay_quarantine import replay_main
 
+        _setup_logging(args)
         return replay_main(args.lake_root, error_type=args.error_type)
     if args.command == "deploy":
         from lakehouse import deploy as deploy_module

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from lakehouse import _versions
 from lakehouse.assets import repo_root
+from lakehouse.lake import lock
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,45 @@ def _local_path(uri: str) -> Path:
     return Path(uri.removeprefix("file://")).resolve()
 
 
+def local_system_dir(lake_root: str) -> Path:
+    """Where a local session keeps its catalog, lock and JVM log: ``<lake_root>/_system``
+    (``./.lake-system`` for a lake on S3 run from this machine)."""
+    return _local_path(lake_root) / "_system" if _is_local_path(lake_root) else Path(".lake-system").resolve()
+
+
+# The JVM's own log lines (start-up warnings, Hive and Derby messages) go to a file under
+# _system/logs, never to the terminal; Python errors carry the Java message that matters.
+_LOG4J2 = """status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{{yyyy-MM-dd HH:mm:ss.SSS}} %p %c: %m%n
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+"""
+
+
+def _log4j2_config(system: Path) -> Path:
+    logs = system / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    config = system / "log4j2.properties"
+    text = _LOG4J2.format(file=logs / "spark-jvm.log")
+    if not config.is_file() or config.read_text() != text:
+        config.write_text(text)
+    return config
+
+
+def _jvm_stderr_to_file(spark, path: Path) -> None:
+    """Send what JVM libraries print on System.err (ANTLR version notices, stray stack traces)
+    to the JVM log file instead of the terminal; Python still gets every error as an exception."""
+    jvm = spark.sparkContext._jvm
+    with contextlib.suppress(Exception):
+        jvm.java.lang.System.setErr(
+            jvm.java.io.PrintStream(jvm.java.io.FileOutputStream(str(path), True), True)
+        )
+
+
 def local_spark_session(
     lake_root: str,
     *,
@@ -84,19 +124,22 @@ def local_spark_session(
 
     The catalog (Derby metastore and warehouse) lives under ``<lake_root>/_system``,
     so one job finds the tables another registered, across processes. Only one
-    session exists per process: a second call returns the first session.
+    session exists per process: a second call returns the first session. The lake's lock
+    is taken first (:mod:`lakehouse.lake.lock`): a second process on the same lake gets
+    :class:`~lakehouse.lake.lock.LakeBusyError` before any JVM starts.
     """
     import pyspark
     from pyspark.sql import SparkSession
 
     if pyspark.__version__ != _versions.SPARK:
         raise RuntimeSetupError(f"pyspark {pyspark.__version__} found, {_versions.SPARK} (Glue 5.1) required")
-    system = (
-        _local_path(lake_root) / "_system" if _is_local_path(lake_root) else Path(".lake-system").resolve()
-    )
-    system.mkdir(parents=True, exist_ok=True)
+    system = local_system_dir(lake_root)
+    lock.acquire(system, command=lock.current_command())
     metastore = system / "metastore"
-    java_opts = f"-Duser.timezone=UTC -Dderby.system.home={metastore}"
+    java_opts = (
+        f"-Duser.timezone=UTC -Dderby.system.home={metastore} "
+        f"-Dlog4j2.configurationFile=file:{_log4j2_config(system)}"
+    )
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -126,8 +169,11 @@ def local_spark_session(
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
     started = time.monotonic()
+    first = SparkSession.getActiveSession() is None
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if first:
+        _jvm_stderr_to_file(spark, system / "logs" / "spark-jvm.log")
     log.info(
         "spark session started", extra={"seconds": round(time.monotonic() - started, 2), "master": master}
     )
@@ -187,7 +233,7 @@ def _glue_runtime_available() -> bool:
     return True
 
 
-def _on_glue_host() -> bool:
+def on_glue_host() -> bool:
     # Glue and the Glue Docker image put the Glue ETL jars on the Spark classpath; a
     # plain pyspark install never does. Checking before starting a JVM keeps local runs
     # from launching one JVM without our jars.
@@ -201,7 +247,7 @@ def _on_glue_host() -> bool:
 def job_runtime(config, *, driver_memory: str | None = None) -> Iterator[JobRuntime]:
     """Start Spark for a job run, and always shut down Py4J's callback server at the end."""
     glue_job = None
-    if _on_glue_host() and _glue_runtime_available():
+    if on_glue_host() and _glue_runtime_available():
         spark, glue_job = _glue_session(config, {"JOB_NAME": config.JOB_NAME})
         for key, value in (
             ("spark.sql.session.timeZone", "UTC"),

@@ -93,8 +93,9 @@ def job_short_name(job: dict) -> str:
 
 
 # ---------------------------------------------------------------- workflow and triggers
-def workflow_chain(glue: dict) -> tuple[list[str], list[str]]:
-    """(job names in the order the triggers run them, problems)."""
+def workflow_chain(glue: dict, on_demand: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(job names in the order the triggers run them, problems); ``on_demand`` jobs are
+    started by hand, outside the triggers."""
     problems: list[str] = []
     jobs = resources(glue, "AWS::Glue::Job")
     workflows = resources(glue, "AWS::Glue::Workflow")
@@ -157,10 +158,89 @@ def workflow_chain(glue: dict) -> tuple[list[str], list[str]]:
             problems.append(f"after {order[-1]} the chain branches or loops: {nxt}")
             break
         order.append(nxt[0])
-    unreached = sorted({job_short_name(j) for j in jobs.values()} - set(order))
+    unreached = sorted({job_short_name(j) for j in jobs.values()} - set(order) - on_demand)
     if unreached:
         problems.append(f"jobs not reached by the workflow: {unreached}")
     return order, problems
+
+
+def workflow_graph_problems(graph, glue: dict, analytics: dict) -> list[str]:
+    """The Glue workflow, its triggers and the SPICE refresh rule against the workflow graph
+    (``workflows/<name>.yaml``): same start, same edges, same conditions, same data sets."""
+    problems: list[str] = []
+    jobs = resources(glue, "AWS::Glue::Job")
+    by_logical = {logical: job_short_name(job) for logical, job in jobs.items()}
+    graph_jobs = {s.name for s in graph.steps if s.kind == "job"}
+    on_demand = {s.name for s in graph.on_demand}
+    for short in sorted(set(by_logical.values()) - graph_jobs - on_demand):
+        problems.append(f"template job {short} is not in workflows/{graph.name}.yaml")
+    for short in sorted(graph_jobs - set(by_logical.values())):
+        problems.append(f"graph job {short} has no AWS::Glue::Job in the template")
+
+    def job_of(ref: Any) -> str | None:
+        return by_logical.get(ref.get("Ref")) if isinstance(ref, dict) else None
+
+    scheduled: dict[str, Any] = {}
+    waits: dict[str, set[str]] = {}
+    for name, trigger in resources(glue, "AWS::Glue::Trigger").items():
+        props = trigger["Properties"]
+        targets = [job_of(a.get("JobName")) for a in props.get("Actions", [])]
+        if props.get("Type") == "SCHEDULED":
+            for t in targets:
+                scheduled[t or "?"] = props.get("Schedule")
+        elif props.get("Type") == "CONDITIONAL":
+            predicate = props.get("Predicate") or {}
+            if predicate.get("Logical") != "AND":
+                problems.append(f"{name}: the graph's `after` means all of them (Logical AND)")
+            sources = {job_of(c.get("JobName")) or "?" for c in predicate.get("Conditions") or []}
+            for t in targets:
+                if t in waits:
+                    problems.append(f"{t} is started by more than one conditional trigger")
+                waits[t or "?"] = sources
+    start = graph.start_step()
+    if set(scheduled) != {start.name}:
+        problems.append(f"the schedule starts {sorted(scheduled)}, the graph starts {start.name}")
+    elif scheduled[start.name] != {"Ref": graph.schedule_parameter}:
+        problems.append(f"the SCHEDULED trigger's Schedule is not Ref {graph.schedule_parameter}")
+    for step in graph.steps:
+        if step.kind != "job" or step.start:
+            continue
+        if step.name not in waits:
+            problems.append(f"{step.name}: no conditional trigger starts it")
+        elif waits[step.name] != set(step.after):
+            problems.append(
+                f"{step.name}: its trigger waits on {sorted(waits[step.name])}, graph says {list(step.after)}"
+            )
+    for extra in sorted(set(waits) - graph_jobs):
+        problems.append(f"a trigger starts {extra}, which the graph does not schedule")
+    for job in sorted(on_demand & (set(waits) | set(scheduled))):
+        problems.append(f"{job} is on demand in the graph but a trigger starts it")
+
+    for step in (s for s in graph.steps if s.kind == "bi_refresh"):
+        rules = resources(analytics, "AWS::Events::Rule")
+        functions = resources(analytics, "AWS::Lambda::Function")
+        expected_names = [f"lakehouse-ENV-{a}" for a in step.after]
+        matching = []
+        for rule_name, rule in rules.items():
+            pattern = rule["Properties"].get("EventPattern") or {}
+            detail = pattern.get("detail") or {}
+            names = [render(n, {"Env": "ENV"}) for n in detail.get("jobName", [])]
+            if names == expected_names and detail.get("state") == ["SUCCEEDED"]:
+                matching.append(rule_name)
+        if len(matching) != 1:
+            problems.append(f"{step.name}: expected one rule on {step.after} SUCCEEDED, found {matching}")
+            continue
+        targets = rules[matching[0]]["Properties"].get("Targets", [])
+        fn_names = [t["Arn"]["Fn::GetAtt"][0] for t in targets if "Fn::GetAtt" in t.get("Arn", {})]
+        if len(fn_names) != 1 or fn_names[0] not in functions:
+            problems.append(f"{step.name}: the rule {matching[0]} does not invoke one Lambda of the template")
+            continue
+        variables = functions[fn_names[0]]["Properties"].get("Environment", {}).get("Variables", {})
+        if variables.get("DATASET_IDS") != {"Ref": step.datasets_parameter}:
+            problems.append(f"{step.name}: the Lambda's DATASET_IDS is not Ref {step.datasets_parameter}")
+        if [render(variables.get("EXPECTED_JOB_NAME"), {"Env": "ENV"})] != expected_names:
+            problems.append(f"{step.name}: the Lambda's EXPECTED_JOB_NAME is not {expected_names}")
+    return problems
 
 
 # ---------------------------------------------------------------- S3

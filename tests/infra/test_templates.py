@@ -27,6 +27,7 @@ from lakehouse.deploy.artifacts import plan_artifacts
 from lakehouse.deploy.cfn_yaml import loads
 from lakehouse.deploy.stacks import STACKS, TEMPLATE_BODY_LIMIT, load_env_parameters
 from lakehouse.jobs import JOB_NAMES, get_job
+from lakehouse.workflow.graph import load_graph
 from moto.events.models import EventPattern
 
 TEMPLATES = load_all()
@@ -58,10 +59,11 @@ def test_every_template_file_is_a_deployed_stack_and_fits_template_body():
 
 # ---------------------------------------------------------------- workflow
 def test_workflow_runs_the_three_jobs_in_order():
-    order, problems = workflow_chain(TEMPLATES["glue"])
+    graph = load_graph("daily")
+    order, problems = workflow_chain(TEMPLATES["glue"], frozenset(s.name for s in graph.on_demand))
     assert problems == []
     assert order == ["bronze_to_silver", "silver_to_gold", "finance_close"]
-    assert tuple(order) == JOB_NAMES
+    assert tuple(order) == graph.jobs()
 
 
 def test_workflow_checker_catches_broken_triggers():

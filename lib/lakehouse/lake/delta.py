@@ -129,4 +129,6 @@ def register_table(spark: SparkSession, name: str, path: str, *, comment: str = 
         spark.sql(f"DROP TABLE {name}")
     escaped = comment.replace("'", "\\'")
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{path}' COMMENT '{escaped}'")
+    if comment:  # over an existing Delta log, CREATE keeps that log's (empty) description
+        spark.sql(f"COMMENT ON TABLE {name} IS '{escaped}'")
     log.info("table registered", extra={"table": name})
