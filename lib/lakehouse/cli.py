@@ -87,6 +87,13 @@ def _add_workflow_commands(commands, logging_parent: argparse.ArgumentParser) ->
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     sql.add_argument("--limit", type=int, default=1000, help="most rows printed (default: 1000)")
 
+    sample = commands.add_parser(
+        "generate-bronze", help="write sample Bronze files (all channels, with faults)"
+    )
+    sample.add_argument("--lake-root", required=True, help="lake folder")
+    sample.add_argument("--events", type=int, default=2000, help="events to generate (default: 2000)")
+    sample.add_argument("--days", type=int, default=1, help="days of arrival hours, ending now (default: 1)")
+
     report = commands.add_parser("report", help="write the HTML report <lake_root>/report/index.html")
     report.add_argument("--lake-root", required=True, help="lake folder")
 
@@ -113,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="generate sample data and run the workflow on it, locally", parents=[logging_parent]
     )
     demo.add_argument("--lake-root", default=".lake", help="lake folder (default: .lake)")
-    demo.add_argument("--events", type=int, default=20000, help="sample events to generate (default: 20000)")
+    demo.add_argument("--events", type=int, default=6000, help="sample events to generate (default: 6000)")
+    demo.add_argument("--days", type=int, default=3, help="days of sample data (default: 3)")
 
     replay = commands.add_parser(
         "replay-quarantine",
@@ -282,22 +290,9 @@ def _report_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(item) -> None:
-    """Print demo progress and the final summary for a person reading the terminal."""
-    if isinstance(item, dict):
-        print("  tables:")
-        for name, rows in sorted(item["tables"].items()):
-            print(f"    {name:<45} {rows:>9} rows")
-        print("  quarantined records by reason:", dict(sorted(item["quarantine"].items())))
-        print("  data-quality outcomes (severity/outcome):", dict(sorted(item["dq"].items())))
-        print("  latest runs:")
-        for run in item["runs"]:
-            print(
-                f"    {run['job']:<18} {run['status']:<9} in={run['rows_in']} out={run['rows_out']}"
-                f" quarantined={run['rows_quarantined']}"
-            )
-    else:
-        print(f"== {item}", flush=True)
+def _report(line: str) -> None:
+    """Print a demo line for a person reading the terminal."""
+    print(line, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         from lakehouse.demo import run_demo
 
         _setup_logging(args)
-        return run_demo(_absolute(args.lake_root), events=args.events, report=_report)
+        from lakehouse.lake.lock import LakeBusyError
+
+        try:
+            return run_demo(_absolute(args.lake_root), events=args.events, days=args.days, report=_report)
+        except LakeBusyError as exc:
+            print(f"lakehouse demo: {exc}", file=sys.stderr)
+            return 75
     if args.command == "workflow":
         return _workflow(args)
     if args.command == "tables":
@@ -317,6 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         return _sql(args)
     if args.command == "report":
         return _report_command(args)
+    if args.command == "generate-bronze":
+        from lakehouse.demo import generate_sample_bronze
+
+        generated = generate_sample_bronze(_absolute(args.lake_root), args.events, days=args.days)
+        files = sum(c.files for c in generated.channels.values())
+        lines = sum(c.lines for c in generated.channels.values())
+        print(f"wrote {lines:,} records in {files:,} files under {_absolute(args.lake_root)}/bronze")
+        return 0
     if args.command == "replay-quarantine":
         from lakehouse.jobs.replay_quarantine import replay_main
 

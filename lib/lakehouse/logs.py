@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import IO, Any
 
 LOG_FORMATS = ("human", "json")
+# Fields of a warning or error record the human view adds to its message, when present.
+HUMAN_DETAILS = ("table", "rule", "outcome", "path", "error")
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _CONTEXT: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "lakehouse_log_context", default=None
@@ -154,6 +156,9 @@ class HumanHandler(logging.Handler):
                 self._write(record.getMessage())
             elif record.levelno >= logging.WARNING and not getattr(record, "human_silent", False):
                 message = record.getMessage()
+                details = [f"{k} {getattr(record, k)}" for k in HUMAN_DETAILS if getattr(record, k, None)]
+                if details:
+                    message = f"{message}: {', '.join(details)}"
                 if message in self._said:
                     return
                 self._said.add(message)

@@ -1,8 +1,8 @@
 """Progress of a job's file stream, for the human view: ``bronze files [████░░] 412/1,000``.
 
-A Spark ``StreamingQueryListener`` counts the files each micro-batch read (a whole-text
-file stream has one input row per file); the total is what the stream has left to read
-when it starts: the Bronze files on disk less those its checkpoint already records.
+A thread polls the running query's progress and counts the files each micro-batch read (a
+whole-text file stream has one input row per file); the total is what the stream has left to
+read when it starts: the Bronze files on disk less those its checkpoint already records.
 Display only: nothing here feeds a table or a decision.
 
 Example::
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -76,38 +77,43 @@ STREAMS: dict[str, tuple[str, str, Callable[[str], int | None]]] = {
 }
 
 
-def _listener_class():
-    from pyspark.sql.streaming import StreamingQueryListener
+class _Poller(threading.Thread):
+    """Reads the named query's recent progress every ``interval`` seconds (Python to JVM calls
+    only: no callback from the JVM, so nothing depends on Py4J's callback server)."""
 
-    class FileProgress(StreamingQueryListener):
-        def __init__(self, query_name: str, task: str, unit: str, total: int | None):
-            self.query_name, self.task, self.unit, self.total = query_name, task, unit, total
-            self.done = 0
+    def __init__(self, spark, query_name: str, task: str, unit: str, total: int, interval: float = 1.0):
+        super().__init__(name=f"progress-{query_name}", daemon=True)
+        self.spark, self.query_name, self.task, self.unit, self.total = spark, query_name, task, unit, total
+        self.interval, self.stopped = interval, threading.Event()
+        self.done, self.seen_batches = 0, set()
 
-        def _report(self) -> None:
-            log.info(
-                self.task,
-                extra={"event": "progress", "task": self.task, "unit": self.unit}
-                | {"done": self.done, "total": self.total},
-            )
+    def _report(self) -> None:
+        log.info(
+            self.task,
+            extra={"event": "progress", "task": self.task, "unit": self.unit}
+            | {"done": min(self.done, self.total), "total": self.total},
+        )
 
-        def onQueryStarted(self, event) -> None:  # noqa: N802 - Spark's name
-            if event.name == self.query_name and self.total:
-                self._report()
+    def poll(self) -> None:
+        for query in self.spark.streams.active:
+            if query.name != self.query_name:
+                continue
+            for progress in query.recentProgress:
+                batch = progress.get("batchId")
+                if batch not in self.seen_batches:
+                    self.seen_batches.add(batch)
+                    self.done += int(progress.get("numInputRows") or 0)
+                    self._report()
 
-        def onQueryProgress(self, event) -> None:  # noqa: N802 - Spark's name
-            progress = event.progress
-            if progress.name == self.query_name and progress.numInputRows:
-                self.done += int(progress.numInputRows)
-                self._report()
+    def run(self) -> None:
+        self._report()
+        while not self.stopped.wait(self.interval):
+            with contextlib.suppress(Exception):  # display only: never fail the job
+                self.poll()
 
-        def onQueryIdle(self, event) -> None:  # noqa: N802 - Spark's name
-            pass
-
-        def onQueryTerminated(self, event) -> None:  # noqa: N802 - Spark's name
-            pass
-
-    return FileProgress
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
 
 
 @contextlib.contextmanager
@@ -124,10 +130,9 @@ def stream_progress(spark, job: str, lake_root: str) -> Iterator[None]:
     if not total:
         yield
         return
-    listener = _listener_class()(job, task, unit, total)
-    spark.streams.addListener(listener)
+    poller = _Poller(spark, job, task, unit, total)
+    poller.start()
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            spark.streams.removeListener(listener)
+        poller.stop()
