@@ -143,7 +143,7 @@ def run_demo(
 ) -> int:
     """Generate data, run the workflow, land a late hour, run it again, summarise, write the report."""
     from lakehouse.report import build_report
-    from lakehouse.runtime import local_spark_session
+    from lakehouse.runtime import local_spark_session, several_jobs
 
     Path(lake_root).mkdir(parents=True, exist_ok=True)
     now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
@@ -153,14 +153,13 @@ def run_demo(
     )
     generate_sample_bronze(lake_root, events, days=days, end=now - timedelta(hours=1))
     spark = local_spark_session(lake_root)  # takes the lake's lock for the whole demo
-    report("== the daily workflow")
-    first = run_workflow(WorkflowRequest(lake_root=lake_root))
-    report(
-        f"== a late hour lands ({now:%H:00} UTC): new events, events from earlier days, a redelivered webhook"
-    )
-    late = land_late_hour(lake_root, late_events, hour=now)
-    report("== the workflow again, incremental: only the late hour is read")
-    rerun = run_workflow(WorkflowRequest(lake_root=lake_root, from_step="bronze_to_silver"))
+    with several_jobs():  # one process, one Spark session, every job of both runs
+        report("== the daily workflow")
+        first = run_workflow(WorkflowRequest(lake_root=lake_root))
+        report(f"== a late hour lands ({now:%H:00} UTC): new events, events from earlier days, a redelivery")
+        late = land_late_hour(lake_root, late_events, hour=now)
+        report("== the workflow again, incremental: only the late hour is read")
+        rerun = run_workflow(WorkflowRequest(lake_root=lake_root, from_step="bronze_to_silver"))
     report("== the lake after the demo")
     for line in summary_lines(spark, lake_root, late, rerun):
         report(line)

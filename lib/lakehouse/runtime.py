@@ -261,7 +261,32 @@ def job_runtime(config, *, driver_memory: str | None = None) -> Iterator[JobRunt
     try:
         yield runtime
     finally:
-        shutdown_callback_server(spark)
+        if not _SEVERAL_JOBS:
+            shutdown_callback_server(spark)
+
+
+_SEVERAL_JOBS: list[object] = []
+
+
+@contextlib.contextmanager
+def several_jobs() -> Iterator[None]:
+    """Keep Py4J's callback server up between the jobs of one process (a workflow run).
+
+    Once shut down, the callback server of PySpark's pinned-thread gateway does not come back,
+    so a second job's ``foreachBatch`` could not be called; it is shut down once, at the end.
+    """
+    token = object()
+    _SEVERAL_JOBS.append(token)
+    try:
+        yield
+    finally:
+        _SEVERAL_JOBS.remove(token)
+        if not _SEVERAL_JOBS:
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            if active is not None:
+                shutdown_callback_server(active)
 
 
 def shutdown_callback_server(spark) -> None:

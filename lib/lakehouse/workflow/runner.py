@@ -279,7 +279,7 @@ def run_workflow(
     jobs: Callable[[str], JobSpec] = get_job,
 ) -> WorkflowOutcome:
     """Run (or resume) one workflow run on a local lake; ``jobs`` names each job step's spec."""
-    from lakehouse.runtime import local_spark_session
+    from lakehouse.runtime import local_spark_session, several_jobs
 
     graph = graph or load_graph(request.workflow)
     for name in filter(None, (request.from_step, request.only_step)):
@@ -294,7 +294,7 @@ def run_workflow(
     workflow_run_id, began = uuid.uuid4().hex, time.monotonic()
     recorder = _Recorder(spark, request.lake_root, graph.name, workflow_run_id, resumes, selection)
     steps: dict[str, StepOutcome] = {}
-    with log_context(workflow=graph.name, workflow_run_id=workflow_run_id):
+    with several_jobs(), log_context(workflow=graph.name, workflow_run_id=workflow_run_id):
         header = f"workflow {graph.name} on {request.lake_root}"
         if resumes:
             header += f" (resumes run {resumes[:8]} from {to_run[0]})" if to_run else ""
