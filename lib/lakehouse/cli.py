@@ -243,6 +243,7 @@ def _session_for(args: argparse.Namespace):
         return local_spark_session(_absolute(args.lake_root))
     except (LakeBusyError, RuntimeSetupError) as exc:
         print(f"lakehouse {args.command}: {exc}", file=sys.stderr)
+        args.exit_code = 75 if isinstance(exc, LakeBusyError) else EXIT_FAILED
         return None
 
 
@@ -251,7 +252,7 @@ def _tables(args: argparse.Namespace) -> int:
 
     spark = _session_for(args)
     if spark is None:
-        return EXIT_FAILED
+        return args.exit_code
     rows = list_tables(spark, prefix=args.database_prefix)
     if not rows:
         print(f"no tables yet in {args.lake_root}: run `lakehouse workflow run --lake-root {args.lake_root}`")
@@ -267,7 +268,7 @@ def _sql(args: argparse.Namespace) -> int:
 
     spark = _session_for(args)
     if spark is None:
-        return EXIT_FAILED
+        return args.exit_code
     try:
         columns, rows, truncated = run_query(spark, args.query, limit=args.limit)
     except QueryError as exc:
@@ -284,7 +285,7 @@ def _report_command(args: argparse.Namespace) -> int:
 
     spark = _session_for(args)
     if spark is None:
-        return EXIT_FAILED
+        return args.exit_code
     path = build_report(spark, _absolute(args.lake_root))
     print(f"report: {path}")
     return 0
