@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,43 @@ def lake(spark, tmp_path_factory) -> str:
     delta.append(
         spark.createDataFrame(quarantine, "error_type STRING, channel STRING"), paths.quarantine("records")
     )
+    gold = {
+        "mart_active_users_daily": (
+            [("all", T0.date() - timedelta(days=d), 10 + d, 20 + d, 40 + d) for d in range(5)],
+            "platform STRING, date DATE, dau BIGINT, wau BIGINT, mau BIGINT",
+        ),
+        "mart_booking_funnel_daily": (
+            [
+                (T0.date(), "all", i, name, 100, 100 // (i + 1))
+                for i, name in enumerate(["search", "lbg_created", "lbg_booked"])
+            ],
+            "entry_date DATE, platform STRING, step_index INT, step_name STRING, "
+            "entrants BIGINT, reached BIGINT",
+        ),
+        "mart_cohort_retention": (
+            [
+                ("signup", T0.date() - timedelta(days=c), "week", n, 0.5 / (n + 1))
+                for c in range(3)
+                for n in range(3)
+            ],
+            "cohort_type STRING, cohort_date DATE, unit STRING, n INT, rate_on DOUBLE",
+        ),
+        "mart_bookings_daily": (
+            [(T0.date(), cur, 3, 1, Decimal(12500), Decimal(9000)) for cur in ("EUR", "JPY")],
+            "date DATE, currency STRING, n_booked BIGINT, n_cancelled BIGINT, net_gmv_minor DECIMAL(38,0), "
+            "captured_minor DECIMAL(38,0)",
+        ),
+        "mart_slo_status": (
+            [
+                ("freshness_collect", "fresh", "breach", 3.0, 0.99, -0.2, 28),
+                ("jobs_succeed", "ok", "ok", 1.0, 0.95, 0.8, 28),
+            ],
+            "slo_id STRING, description STRING, status STRING, current_value DOUBLE, objective DOUBLE, "
+            "error_budget_remaining DOUBLE, window_days INT",
+        ),
+    }
+    for table, (rows, schema) in gold.items():
+        delta.append(spark.createDataFrame(rows, schema), paths.gold(table))
     return root
 
 
@@ -93,12 +131,14 @@ def report(spark, lake) -> Path:
 def test_the_report_is_one_offline_file_with_every_section(report):
     assert report.name == "index.html" and report.parent.name == "report"
     text = report.read_text()
-    for section in ("pipeline", "quality", "silver"):
+    for section in ("pipeline", "slo", "quality", "silver", "activity", "funnel", "retention", "bookings"):
         assert f'<section id="{section}"' in text
     assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
     assert "https://" not in text
     assert 'data-status="fail"' in text  # silver_to_gold's latest run failed
     assert "1 job(s) whose latest run failed: silver_to_gold." in text
+    assert "2 SLOs, 1 in breach: freshness_collect." in text
+    assert "<td>EUR</td>" in text and '<td class="num">12,500</td>' in text  # minor units, exact
 
 
 def test_the_report_renders_in_chromium_without_errors_and_every_chart_drawn(report, tmp_path):
@@ -107,7 +147,7 @@ def test_the_report_renders_in_chromium_without_errors_and_every_chart_drawn(rep
     assert page.console_errors == []
     assert all(url.startswith(("file:", "data:", "about:")) for url in page.requests), page.requests
     charts = page.result
-    assert len(charts) == 5, charts
+    assert len(charts) == 10, charts
     for chart in charts:
         assert chart["width"] > 100 and chart["height"] > 50, chart
         assert chart["marks"] > 5, chart

@@ -8,6 +8,6 @@ tables it reads do not exist yet). To add one for a new area, write
 
 from __future__ import annotations
 
-from lakehouse.report.sections import pipeline, quality, silver
+from lakehouse.report.sections import activity, bookings, funnel, pipeline, quality, retention, silver, slo
 
-SECTIONS = (pipeline, quality, silver)
+SECTIONS = (pipeline, slo, quality, silver, activity, funnel, retention, bookings)
