@@ -94,6 +94,7 @@ def run_block(block: str, cwd: Path) -> list[tuple[str, int, str]]:
     return results
 
 
+@pytest.mark.timeout(2400)
 def test_every_local_command_of_the_readme_works_as_written(clone):
     failures = []
     outputs = {}

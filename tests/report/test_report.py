@@ -118,6 +118,50 @@ def lake(spark, tmp_path_factory) -> str:
             "error_budget_remaining DOUBLE, window_days INT",
         ),
     }
+    gold["exp_results"] = (
+        [
+            (
+                "checkout_v2",
+                1,
+                T0.date(),
+                m,
+                role,
+                "B",
+                0.031 * k,
+                0.01 * k - 0.02,
+                0.05 * k,
+                0.04,
+                "pass",
+                "ship",
+            )
+            for k, (m, role) in enumerate([("conversion", "goal"), ("refund_rate", "guardrail")], start=1)
+        ],
+        "experiment_key STRING, phase INT, as_of_date DATE, metric_key STRING, metric_role STRING, "
+        "variation STRING, "
+        "effect_rel DOUBLE, ci_low_rel DOUBLE, ci_high_rel DOUBLE, p_value DOUBLE, guardrail_verdict STRING, "
+        "decision STRING",
+    )
+    gold["exp_health_daily"] = (
+        [("checkout_v2", 1, T0.date(), 2000, 0.0004, True, "warn", "stop")],
+        "experiment_key STRING, phase INT, as_of_date DATE, units_total BIGINT, srm_p DOUBLE, "
+        "invalid_srm BOOLEAN, "
+        "status STRING, decision STRING",
+    )
+    gold["close_run"] = (
+        [
+            ("c1", T0.date(), 1, "published", 20, 0, 1, 2, 0, None),
+            ("c2", T0.date() + timedelta(days=1), 1, "failed", 18, 2, 0, 3, 1, "R4 failed"),
+        ],
+        "close_run_id STRING, close_date DATE, run_seq INT, state STRING, checks_passed INT, "
+        "checks_failed INT, "
+        "checks_warned INT, exception_count INT, blocking_open INT, reason STRING",
+    )
+    gold["mart_daily_balance"] = (
+        [(T0.date(), "EUR", Decimal(1000), Decimal(250), Decimal(-200), Decimal(0), Decimal(1050))],
+        "close_date DATE, currency STRING, starting_balance_minor DECIMAL(38,0), "
+        "activity_net_minor DECIMAL(38,0), payouts_minor DECIMAL(38,0), "
+        "prior_period_adjustment_minor DECIMAL(38,0), ending_balance_minor DECIMAL(38,0)",
+    )
     for table, (rows, schema) in gold.items():
         delta.append(spark.createDataFrame(rows, schema), paths.gold(table))
     return root
@@ -131,7 +175,8 @@ def report(spark, lake) -> Path:
 def test_the_report_is_one_offline_file_with_every_section(report):
     assert report.name == "index.html" and report.parent.name == "report"
     text = report.read_text()
-    for section in ("pipeline", "slo", "quality", "silver", "activity", "funnel", "retention", "bookings"):
+    sections = ("pipeline", "slo", "quality", "silver", "activity", "funnel", "retention", "bookings")
+    for section in (*sections, "experiments", "finance"):
         assert f'<section id="{section}"' in text
     assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
     assert "https://" not in text
@@ -139,6 +184,9 @@ def test_the_report_is_one_offline_file_with_every_section(report):
     assert "1 job(s) whose latest run failed: silver_to_gold." in text
     assert "2 SLOs, 1 in breach: freshness_collect." in text
     assert "<td>EUR</td>" in text and '<td class="num">12,500</td>' in text  # minor units, exact
+    assert "sample ratio mismatch in checkout_v2" in text
+    assert f"not published: {T0.date() + timedelta(days=1)}." in text
+    assert '<td class="num">1,050</td>' in text  # the roll-forward's ending balance
 
 
 def test_the_report_renders_in_chromium_without_errors_and_every_chart_drawn(report, tmp_path):
@@ -147,7 +195,7 @@ def test_the_report_renders_in_chromium_without_errors_and_every_chart_drawn(rep
     assert page.console_errors == []
     assert all(url.startswith(("file:", "data:", "about:")) for url in page.requests), page.requests
     charts = page.result
-    assert len(charts) == 10, charts
+    assert len(charts) == 12, charts
     for chart in charts:
         assert chart["width"] > 100 and chart["height"] > 50, chart
         assert chart["marks"] > 5, chart

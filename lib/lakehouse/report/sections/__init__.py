@@ -8,6 +8,17 @@ tables it reads do not exist yet). To add one for a new area, write
 
 from __future__ import annotations
 
-from lakehouse.report.sections import activity, bookings, funnel, pipeline, quality, retention, silver, slo
+from lakehouse.report.sections import (
+    activity,
+    bookings,
+    experiments,
+    finance,
+    funnel,
+    pipeline,
+    quality,
+    retention,
+    silver,
+    slo,
+)
 
-SECTIONS = (pipeline, slo, quality, silver, activity, funnel, retention, bookings)
+SECTIONS = (pipeline, slo, quality, silver, activity, funnel, retention, bookings, experiments, finance)
