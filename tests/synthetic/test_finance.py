@@ -158,7 +158,7 @@ def test_stripe_bronze_files_carry_every_event_once(tmp_path):
     assert all("/bronze/webhooks/stripe/" in str(p) for p in paths)
 
 
-@pytest.mark.parametrize("days", [1, 2])
-def test_planting_needs_three_days(days):
-    with pytest.raises(ValueError, match="at least 3 business days"):
-        FinanceSpec(days=days)
+@pytest.mark.parametrize(("days", "bookings"), [(1, 10), (2, 10), (3, 5)])
+def test_planting_needs_three_days_of_six_bookings(days, bookings):
+    with pytest.raises(ValueError, match="at least 3 business days of 6 bookings"):
+        FinanceSpec(days=days, bookings_per_day=bookings)

@@ -90,8 +90,8 @@ class FinanceSpec:
     def __post_init__(self) -> None:
         if self.days < 1 or self.bookings_per_day < 3:
             raise ValueError("a finance world needs at least 1 day and 3 bookings per day")
-        if self.plant_discrepancies and self.days < 3:
-            raise ValueError("planted discrepancies need at least 3 business days")
+        if self.plant_discrepancies and (self.days < 3 or self.bookings_per_day < 6):
+            raise ValueError("planted discrepancies need at least 3 business days of 6 bookings")
 
 
 @dataclass(frozen=True)
@@ -633,3 +633,28 @@ def write_stripe_bronze(lake_root: str | Path, world: FinanceWorld) -> list[Path
         write_bronze_file(lake_root, "webhooks/stripe", h, lines, name=names[h])
         for h, lines in by_hour.items()
     ]
+
+
+def write_ledger_snapshot(spark, export_root: str, world: FinanceWorld, export_id: str = "") -> str:
+    """The world's ledger as an Aurora-export-style Parquet snapshot under ``export_root``; its folder.
+
+    What ``ledger_source=snapshot`` reads: the embedded default needs no database.
+    """
+    from lakehouse.finance.ledger.extract import LEDGER_TABLES, LedgerWatermark, write_ledger_export
+
+    export_id = export_id or f"synthetic-{world.spec.seed}"
+    _, last_end = business_window(
+        world.spec.first_date + timedelta(days=world.spec.days - 1), world.spec.business_tz
+    )
+    watermark = LedgerWatermark(
+        source="snapshot", export_id=export_id, snapshot_time=last_end + timedelta(hours=6), database="ledger"
+    )
+    frames = {
+        table: spark.createDataFrame(
+            [tuple(row[f.name] for f in schema.fields) for row in world.ledger[table]], schema
+        )
+        for table, schema in LEDGER_TABLES.items()
+    }
+    export_dir = f"{export_root.rstrip('/')}/{export_id}"
+    write_ledger_export(spark, export_dir, frames, watermark)
+    return export_dir
