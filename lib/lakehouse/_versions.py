@@ -42,6 +42,8 @@ DEV_REQUIREMENTS = [
     "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
     "psutil==7.0.0",
     "websocket-client==1.9.2",  # the report test drives Debian's chromium over DevTools
+    "pre-commit==4.7.0",
+    "pre-commit-hooks==6.0.0",  # the hooks of .pre-commit-config.yaml, run from .venv
 ]
 
 # checkov pins dependencies that clash with cfn-lint's, so it lives in its own virtualenv.
