@@ -16,7 +16,7 @@ VERSIONS: dict = {}
 exec((HERE / "lib" / "lakehouse" / "_versions.py").read_text(), VERSIONS)
 
 # Folders (relative to the repository root) whose data files ship inside the wheel.
-ASSET_DIRS = ["contracts", "jobs", "config", "workflows"]
+ASSET_DIRS = ["contracts", "jobs", "config", "workflows", "experiments", "metrics"]
 ASSET_SUFFIXES = {".json", ".dqdl", ".yaml", ".yml", ".csv"}
 
 

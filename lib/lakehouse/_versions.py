@@ -14,6 +14,8 @@ SCALA_BINARY = "2.12"
 RUNTIME_REQUIREMENTS = [
     "pydeequ==1.7.0",
     "PyYAML>=6.0,<7",
+    "jsonschema>=4.18,<5",  # the experiment registry and metric files are validated at run time
+    "scipy>=1.13,<2",  # distributions of the experiment statistics
 ]
 
 # The Glue runtime, reproduced locally (Glue provides these itself).
