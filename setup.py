@@ -42,6 +42,7 @@ setup(
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
+    package_data={"lakehouse.finance.ledger": ["migrations/*.sql"]},
     install_requires=VERSIONS["RUNTIME_REQUIREMENTS"],
     extras_require={
         "local": VERSIONS["LOCAL_REQUIREMENTS"],

@@ -30,6 +30,8 @@ LOCAL_REQUIREMENTS = [
     # The HTML report's charts: Vega-Lite rendered to SVG natively (Vega's own libraries in a
     # Rust build), so the report is static SVG with no script, CDN or network at view time.
     "vl-convert-python==1.9.0.post1",
+    # The ledger (PostgreSQL) for local runs and tests: migrations, seeding, the snapshot export.
+    "psycopg[binary]==3.3.6",
 ]
 
 DEV_REQUIREMENTS = [
