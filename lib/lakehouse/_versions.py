@@ -50,6 +50,15 @@ DEV_REQUIREMENTS = [
     "pre-commit-hooks==6.0.0",  # the hooks of .pre-commit-config.yaml, run from .venv
 ]
 
+# gbstats 0.8.0 (GrowthBook's stats engine) needs pandas < 2, so the test that checks the
+# experiment statistics against it runs it in a virtualenv of its own (binary wheels only).
+GBSTATS_REQUIREMENTS = [
+    "gbstats==0.8.0",
+    "pandas==1.5.3",
+    "numpy==1.26.4",
+    "scipy==1.17.1",
+]
+
 # checkov pins dependencies that clash with cfn-lint's, so it lives in its own virtualenv.
 CHECKOV_REQUIREMENTS = [
     "checkov==3.3.30",

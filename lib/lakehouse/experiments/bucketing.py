@@ -72,6 +72,28 @@ def bucket_ranges(n: int, coverage: float = 1.0, weights: Sequence[float] | None
     return ranges
 
 
+def experiment_ranges(
+    n: int,
+    coverage: float = 1.0,
+    weights: Sequence[float] | None = None,
+    ranges: Sequence[Range] | None = None,
+) -> list[Range]:
+    """The ranges an experiment buckets into: explicit ``ranges`` win over coverage and
+    weights; fewer than two variations is no experiment (no range)."""
+    if n < 2:
+        return []
+    if ranges is not None:
+        return [(float(start), float(end)) for start, end in ranges]
+    return bucket_ranges(n, coverage, weights)
+
+
+def in_namespace_py(value: str, namespace: tuple[str, float, float]) -> bool:
+    """GrowthBook's legacy namespace ``[id, start, end]``: always hash version 1 of ``"__" + id``."""
+    namespace_id, start, end = namespace
+    n = gb_hash_py("__" + namespace_id, value, 1)
+    return n is not None and start <= n < end
+
+
 def fnv1a32_py(text: str) -> int:
     """FNV-1a 32-bit over UTF-16 code units (JavaScript's charCodeAt)."""
     units = text.encode("utf-16-le")
@@ -136,16 +158,19 @@ def fnv1a32(text: Column) -> Column:
     The product of h (< 2^32) and the prime (< 2^25) fits a BIGINT, so ``pmod`` never sees
     an overflow.
     """
-    return F.aggregate(
-        utf16_code_units(text),
-        F.lit(FNV_OFFSET_BASIS).cast("bigint"),
-        lambda h, c: F.pmod(h.bitwiseXOR(c.cast("bigint")) * FNV_PRIME, F.lit(_UINT32)),
+    return F.when(
+        text.isNotNull(),
+        F.aggregate(
+            utf16_code_units(text),
+            F.lit(FNV_OFFSET_BASIS).cast("bigint"),
+            lambda h, c: F.pmod(h.bitwiseXOR(c.cast("bigint")) * FNV_PRIME, F.lit(_UINT32)),
+        ),
     )
 
 
 def gb_hash(seed: Column | str, value: Column | str, version: Column | int) -> Column:
     """GrowthBook's hash of ``value`` under ``seed`` as a DOUBLE in [0, 1); null for versions
-    other than 1 and 2 or a null input."""
+    other than 1 and 2 or a null input. Plain Python values are literals, not column names."""
     seed, value, version = _col(seed), _col(value), _col(version)
     v2 = F.pmod(fnv1a32(fnv1a32(F.concat(seed, value)).cast("string")), F.lit(10000)) / 10000
     v1 = F.pmod(fnv1a32(F.concat(value, seed)), F.lit(1000)) / 1000
@@ -169,7 +194,10 @@ def choose_variation(n: Column, ranges: Column | Sequence[Range]) -> Column:
     :param ranges: driver-side ranges, or a column of ``array<struct<start, end>>``
         (e.g. from ``gold.exp_registry``).
     """
-    ranges = ranges if isinstance(ranges, Column) else ranges_literal(ranges)
+    if not isinstance(ranges, Column):
+        if not ranges:
+            return F.lit(-1)
+        ranges = ranges_literal(ranges)
     hits = F.transform(ranges, lambda r, i: F.when((n >= r["start"]) & (n < r["end"]), i))
     return F.coalesce(F.array_min(hits), F.lit(-1))
 
@@ -181,3 +209,10 @@ def assign_variation(
     experiment (empty or null id, unknown hash version, hash in no range)."""
     n = F.when(value.isNotNull() & (value != ""), gb_hash(seed, value, version))
     return choose_variation(n, ranges)
+
+
+def in_namespace(value: Column, namespace: tuple[str, float, float]) -> Column:
+    """GrowthBook's legacy namespace test as a boolean column (hash version 1 of ``"__" + id``)."""
+    namespace_id, start, end = namespace
+    n = gb_hash("__" + namespace_id, value, 1)
+    return (n >= start) & (n < end)
