@@ -162,3 +162,49 @@ def test_stripe_bronze_files_carry_every_event_once(tmp_path):
 def test_planting_needs_three_days_of_six_bookings(days, bookings):
     with pytest.raises(ValueError, match="at least 3 business days of 6 bookings"):
         FinanceSpec(days=days, bookings_per_day=bookings)
+
+
+def test_bronze_to_silver_conforms_the_stripe_side_to_the_ledger(spark, tmp_path):
+    """The world's webhooks through the real Bronze-to-Silver job: every charge, refund, dispute and
+    payout lands in Silver's Stripe tables with the world's amounts, and no record is quarantined."""
+    from lakehouse.jobs.bronze_to_silver import Config, run
+    from lakehouse.lake.paths import LakePaths
+    from pyspark.sql import functions as F
+
+    world = generate_finance(FinanceSpec(bookings_per_day=6))
+    lake = str(tmp_path / "lake")
+    write_stripe_bronze(lake, world)
+    run(spark, Config(JOB_NAME="bronze_to_silver", lake_root=lake, run_id="finance"))
+    paths = LakePaths(lake)
+
+    def silver(table, key):
+        frame = spark.read.format("delta").load(paths.silver(table))
+        return {r[key]: r for r in frame.collect()}
+
+    charges = silver("stg_stripe_charges", "charge_id")
+    expected = {ev["data"]["object"]["id"]: ev["data"]["object"] for ev in world.stripe_events
+                if ev["type"] == "charge.succeeded"}  # fmt: skip
+    assert set(charges) == set(expected)
+    for charge_id, obj in expected.items():
+        row = charges[charge_id]
+        assert (row.amount_minor, row.currency, row.lbg_id) == (obj["amount"], obj["currency"].upper(),
+                                                                obj["metadata"]["lbg_id"])  # fmt: skip
+    ledger_lbg = {p["processor_ref"]: p["lbg_id"] for p in world.ledger["payment"]}
+    assert all(charges[c].lbg_id == lbg for c, lbg in ledger_lbg.items() if c in charges)
+    refunds = silver("stg_stripe_refunds", "refund_id")
+    assert {r["processor_ref"]: r["amount_minor"] for r in world.ledger["refund"]} == {
+        k: r.amount_minor for k, r in refunds.items()
+    }
+    disputes = silver("stg_stripe_disputes", "dispute_id")
+    assert {d["processor_ref"]: d["status"] for d in world.ledger["dispute"]} == {
+        k: r.status for k, r in disputes.items()
+    }
+    payouts = silver("stg_stripe_payouts", "payout_id")
+    assert {p["processor_ref"]: p["amount_minor"] for p in world.ledger["payout"]} == {
+        k: r.amount_minor for k, r in payouts.items()
+    }
+    batches = (
+        spark.read.format("delta").load(paths.system("ingest_batches")).where(F.col("run_id") == "finance")
+    )
+    accounted = batches.groupBy("channel").agg(F.sum("written").alias("w"), F.sum("quarantined").alias("q"))
+    assert [tuple(r) for r in accounted.collect()] == [("webhooks/stripe", len(world.stripe_events), 0)]
