@@ -30,6 +30,8 @@ LOCAL_REQUIREMENTS = [
     # The HTML report's charts: Vega-Lite rendered to SVG natively (Vega's own libraries in a
     # Rust build), so the report is static SVG with no script, CDN or network at view time.
     "vl-convert-python==1.9.0.post1",
+    # The ledger (PostgreSQL) for local runs and tests: migrations, seeding, the snapshot export.
+    "psycopg[binary]==3.3.6",
 ]
 
 DEV_REQUIREMENTS = [
@@ -44,6 +46,8 @@ DEV_REQUIREMENTS = [
     "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
     "psutil==7.0.0",
     "websocket-client==1.9.2",  # the report test drives Debian's chromium over DevTools
+    "pre-commit==4.7.0",
+    "pre-commit-hooks==6.0.0",  # the hooks of .pre-commit-config.yaml, run from .venv
 ]
 
 # gbstats 0.8.0 (GrowthBook's stats engine) needs pandas < 2, so the test that checks the
