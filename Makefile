@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export SPARK_VERSION := 3.5
 export LAKEHOUSE_JARS_DIR := $(CURDIR)/$(JARS)
 
-.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium postgres gbstats
+.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium postgres gbstats contracts-check
 
 help:
 	@echo "make demo   run the workflow on the embedded local default (lake under $(LAKE_ROOT)/)"
@@ -56,6 +56,10 @@ demo: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Published contract versions are immutable (contracts/lock.json); tests/contracts/test_lock.py checks the same.
+contracts-check: $(VENV)/.installed
+	$(BIN)/lakehouse contracts check
 
 cfn-lint: $(VENV)/.installed
 	$(BIN)/cfn-lint --regions eu-west-1 us-east-1 -- infra/templates/*.yaml

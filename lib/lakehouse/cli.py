@@ -10,6 +10,7 @@ Examples::
     lakehouse tables --lake-root .lake
     lakehouse sql --lake-root .lake "select count(*) from silver.events"
     lakehouse report --lake-root .lake
+    lakehouse contracts check            # published contract versions unchanged
     lakehouse deploy --env dev
 """
 
@@ -135,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(job="replay_quarantine")
 
     _add_workflow_commands(commands, logging_parent)
+
+    contracts = commands.add_parser(
+        "contracts", help="check or extend the lock of published contract versions"
+    )
+    actions = contracts.add_subparsers(dest="contracts_command", required=True, parser_class=_Parser)
+    for action, text in (
+        (
+            "check",
+            "fail when a published (locked) contract version was edited or removed, or one is not locked",
+        ),
+        ("lock", "publish the contract versions not locked yet (contracts/lock.json)"),
+    ):
+        sub = actions.add_parser(action, help=text, description=text)
+        sub.add_argument("--contracts-path", help="folder of contracts (default: the shipped canon)")
 
     deploy = commands.add_parser("deploy", help="build and upload the artifacts and deploy the stacks")
     try:
@@ -295,6 +310,28 @@ def _report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts(args: argparse.Namespace) -> int:
+    from lakehouse.contracts import ContractError
+    from lakehouse.contracts.lock import LOCK_FILE, check_lock, write_lock
+
+    prog = f"lakehouse contracts {args.contracts_command}"
+    try:
+        if args.contracts_command == "lock":
+            added = write_lock(args.contracts_path)
+            print(f"locked {len(added)} new version(s)" + "".join(f"\n  {rel}" for rel in added))
+            return 0
+        problems = check_lock(args.contracts_path)
+    except ContractError as exc:
+        for line in str(exc).splitlines():
+            print(f"{prog}: error: {line}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in problems:
+        print(f"{prog}: error: {line}", file=sys.stderr)
+    if not problems:
+        print(f"every contract version is published in {LOCK_FILE} and unchanged")
+    return EXIT_FAILED if problems else 0
+
+
 def _report(line: str) -> None:
     """Print a demo line for a person reading the terminal."""
     print(line, flush=True)
@@ -333,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "replay-quarantine":
         return _run(args)
+    if args.command == "contracts":
+        return _contracts(args)
     if args.command == "deploy":
         from lakehouse import deploy as deploy_module
 

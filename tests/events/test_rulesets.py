@@ -1,4 +1,7 @@
-"""The Silver DQDL rulesets: parse, carry the shared PII patterns, and pass on clean data (fail on PII)."""
+"""The Silver DQDL rulesets: parse, carry the shared PII patterns, restate no list of the canon by
+hand, and pass on clean data (fail on PII)."""
+
+import re
 
 import pytest
 from lakehouse.assets import asset_dir
@@ -18,11 +21,43 @@ def silver_tables(registry):
 
 def test_every_silver_table_has_a_ruleset_and_a_spec_with_the_pii_rule(registry):
     for table in silver_tables(registry):
-        ruleset = load_ruleset(RULESETS / f"{table}.dqdl")
+        ruleset = load_ruleset(RULESETS / f"{table}.dqdl", canon=registry)
         texts = [r.text for r in ruleset.rules]
         assert NO_PII_RULE in texts, table
         assert all(r.severity == "blocking" for r in ruleset.rules if "rlike" in r.text), table
         assert (TABLE_SPECS / f"{table}.yaml").is_file(), table
+
+
+def _canon_lists(registry) -> dict[frozenset, str]:
+    """Every list of values the canon defines: families, channels, event names, enum values."""
+
+    def enums(node, path):
+        if "enum" in node.schema:
+            yield path, node.schema["enum"]
+        for child in node.children:
+            yield from enums(child, f"{path}.{child.name}".lstrip("."))
+        if node.items is not None:
+            yield from enums(node.items, path)
+
+    lists = {frozenset(registry.families): "families", frozenset(registry.channels): "channels"}
+    for family in registry.families:
+        lists[frozenset(registry.event_names(family))] = f"event_names({family})"
+        per_field: dict[str, set] = {}
+        for contract in registry.contracts_of(family):
+            for path, values in enums(contract.root, ""):
+                per_field.setdefault(path, set()).update(values)
+                lists.setdefault(frozenset(values), f"enum({family}, {path})")
+        for path, values in per_field.items():  # the union over the family's events
+            lists.setdefault(frozenset(values), f"enum({family}, {path})")
+    return lists
+
+
+def test_no_ruleset_restates_a_list_of_the_canon_by_hand(registry):
+    canon = _canon_lists(registry)
+    for path in sorted(RULESETS.glob("*.dqdl")):
+        for literal in re.findall(r"\bin\s*(\[[^\]]*\])", path.read_text(encoding="utf-8")):
+            values = frozenset(re.findall(r'"((?:[^"\\]|\\.)*)"', literal))
+            assert values not in canon, f"{path.name}: {literal} is {{{{ canon.{canon[values]} }}}}"
 
 
 def _tables(canonical, registry):
@@ -61,9 +96,10 @@ def tables(canonical, registry):
     return {name: df.cache() for name, df in _tables(canonical, registry).items()}
 
 
-def _failed(spark, df, table, tmp_path):
+def _failed(spark, df, table, tmp_path, registry):
     context = DqContext(lake_root=str(tmp_path), job="test", run_id="r", table_name=table)
-    outcomes = evaluate(spark, df, load_ruleset(RULESETS / f"{table}.dqdl"), context, persist=False)
+    ruleset = load_ruleset(RULESETS / f"{table}.dqdl", canon=registry)
+    outcomes = evaluate(spark, df, ruleset, context, persist=False)
     return [(o.rule, o.failure_reason) for o in outcomes if not o.passed and o.severity == "blocking"]
 
 
@@ -78,12 +114,12 @@ def _failed(spark, df, table, tmp_path):
         "stg_stripe_balance_transactions",
     ],
 )
-def test_rulesets_pass_on_clean_silver(spark, tables, table, tmp_path):
-    failed = _failed(spark, tables[table], table, tmp_path)
+def test_rulesets_pass_on_clean_silver(spark, tables, table, tmp_path, registry):
+    failed = _failed(spark, tables[table], table, tmp_path, registry)
     assert failed == [], [(rule[:60], (reason or "")[:600]) for rule, reason in failed]
 
 
-def test_pii_rule_blocks_a_leaked_email(spark, tables, tmp_path):
+def test_pii_rule_blocks_a_leaked_email(spark, tables, tmp_path, registry):
     leaked = tables["stg_client_events"].withColumn("source", F.lit("ann@example.com"))
-    failed = _failed(spark, leaked, "stg_client_events", tmp_path)
+    failed = _failed(spark, leaked, "stg_client_events", tmp_path, registry)
     assert len(failed) == 1 and "rlike" in failed[0][0]

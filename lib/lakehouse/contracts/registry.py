@@ -203,6 +203,43 @@ class ContractRegistry:
         """Family names, sorted."""
         return tuple(sorted({c.family for c in self._by_key.values()}))
 
+    @cached_property
+    def channels(self) -> tuple[str, ...]:
+        """The channels the canon's families arrive on, in :data:`CHANNELS` order."""
+        used = {c.channel for c in self._by_key.values()}
+        return tuple(ch for ch in CHANNELS if ch in used)
+
+    def enum_values(self, family: str, field_path: str) -> tuple[Any, ...]:
+        """Every value the canon allows in a payload field of a family: the union of the field's
+        ``enum`` over every version of every event of the family that has the field, first seen first.
+
+        ``field_path`` is dotted (``bounce.bounceType``); arrays are walked through to their items.
+
+        :raises ContractError: when a version has the field without an ``enum`` (any value passes
+            there, so no list of values holds), or no contract of the family has the field.
+
+        Example::
+
+            registry.enum_values("support", "category")  # ('billing', 'service', 'safety', 'other')
+        """
+        values: list[Any] = []
+        for c in self.contracts_of(family):
+            node: Node | None = c.root
+            for part in field_path.split("."):
+                node = next((child for child in node.children if child.name == part), None)
+                while node is not None and node.items is not None:
+                    node = node.items
+                if node is None:
+                    break
+            if node is None:
+                continue
+            if "enum" not in node.schema:
+                raise ContractError(f"{c.path}: {field_path} has no enum, so any value is allowed")
+            values += [v for v in node.schema["enum"] if v not in values]
+        if not values:
+            raise ContractError(f"no contract of family {family!r} has an enum field {field_path!r}")
+        return tuple(values)
+
     def family_channel(self, family: str) -> str:
         """The channel all events of a family arrive on."""
         return self.contracts_of(family)[0].channel

@@ -5,21 +5,36 @@ comments. A rule is ``blocking`` unless the comment line just before it is
 ``# warn``; any other ``#`` line is documentation. The DQDL handed to the engine
 has the comments removed, so the same rules run in Glue Data Quality unchanged.
 
+Lists that restate the event canon are never typed by hand: ``{{ canon.<list> }}`` stands
+for a DQDL list generated from the contract registry when the ruleset is loaded, so adding
+a contract file is all a new event needs. The lists:
+
+- ``{{ canon.families }}``: every family;
+- ``{{ canon.channels }}``: every channel the families arrive on;
+- ``{{ canon.event_names(<family>) }}``: every event name of a family;
+- ``{{ canon.enum(<family>, <field.path>) }}``: every value the family's contracts allow
+  in a payload field (the union of its ``enum``).
+
 Example (``jobs/bronze_to_silver/rulesets/events.dqdl``)::
 
     Rules = [
         IsComplete "event_id",
         IsUnique "event_id",
         # warn
-        ColumnValues "channel" in ["collect", "eventbridge"]
+        ColumnValues "family" in {{ canon.families }}
     ]
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakehouse.contracts import ContractRegistry
 
 SEVERITIES = ("blocking", "warn")
 _WARN_MARKER = re.compile(r"^#\s*warn\b", re.IGNORECASE)
@@ -71,8 +86,42 @@ def _split_top_level(body: str) -> list[tuple[str, int]]:
     return parts
 
 
-def parse_ruleset(text: str, name: str = "ruleset") -> Ruleset:
-    """Parse ruleset text into rules with severities."""
+_CANON_LIST = re.compile(r"\{\{\s*canon\.(?P<list>[a-z_]+)\s*(?:\((?P<args>[^)]*)\))?\s*\}\}")
+_CANON_ARITY = {"families": 0, "channels": 0, "event_names": 1, "enum": 2}
+
+
+def _canon_list(match: re.Match, canon: ContractRegistry | None, name: str) -> str:
+    from lakehouse.contracts import ContractError
+
+    placeholder, kind = match.group(0), match["list"]
+    args = [a.strip() for a in (match["args"] or "").split(",") if a.strip()]
+    if kind not in _CANON_ARITY or len(args) != _CANON_ARITY[kind]:
+        known = "canon.families, canon.channels, canon.event_names(family), canon.enum(family, field)"
+        raise RulesetSyntaxError(f"{name}: {placeholder} is not one of {known}")
+    if canon is None:
+        raise RulesetSyntaxError(f"{name}: {placeholder} is generated from the canon: pass canon=")
+    if args and args[0] not in canon.families:
+        raise RulesetSyntaxError(
+            f"{name}: {placeholder}: unknown family {args[0]!r} (families: {', '.join(canon.families)})"
+        )
+    try:
+        if kind == "families":
+            values = canon.families
+        elif kind == "channels":
+            values = canon.channels
+        elif kind == "event_names":
+            values = canon.event_names(args[0])
+        else:
+            values = canon.enum_values(args[0], args[1])
+    except (KeyError, ContractError) as exc:
+        raise RulesetSyntaxError(f"{name}: {placeholder}: {exc}") from None
+    if not values:
+        raise RulesetSyntaxError(f"{name}: {placeholder}: the canon has no such values")
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def parse_ruleset(text: str, name: str = "ruleset", *, canon: ContractRegistry | None = None) -> Ruleset:
+    """Parse ruleset text into rules with severities; ``{{ canon.* }}`` lists come from ``canon``."""
     kept_lines, warn_lines = [], set()
     pending_warn = False
     for line in text.splitlines():
@@ -80,6 +129,7 @@ def parse_ruleset(text: str, name: str = "ruleset") -> Ruleset:
         if stripped.startswith("#"):
             pending_warn = pending_warn or bool(_WARN_MARKER.match(stripped))
             continue
+        line = _CANON_LIST.sub(lambda m: _canon_list(m, canon, name), line)
         if stripped and pending_warn:
             warn_lines.add(len(kept_lines))
             pending_warn = False
@@ -105,7 +155,11 @@ def parse_ruleset(text: str, name: str = "ruleset") -> Ruleset:
     return Ruleset(name=name, rules=tuple(rules))
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
-    """Read a ``.dqdl`` file; the ruleset is named after the file."""
+def load_ruleset(path: str | Path, *, canon: ContractRegistry | None = None) -> Ruleset:
+    """Read a ``.dqdl`` file; the ruleset is named after the file.
+
+    :param canon: the contract registry the run uses (its ``contracts_path``), which the
+        ``{{ canon.* }}`` lists are generated from; required when the file has any.
+    """
     path = Path(path)
-    return parse_ruleset(path.read_text(encoding="utf-8"), name=path.stem)
+    return parse_ruleset(path.read_text(encoding="utf-8"), name=path.stem, canon=canon)

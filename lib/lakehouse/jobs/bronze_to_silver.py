@@ -385,7 +385,8 @@ def check_quality(ctx: BatchContext) -> None:
         # Touched means this run wrote rows there: ``rows`` is never empty (Deequ fails
         # every rule on no rows).
         context = DqContext(config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{table}")
-        outcomes += evaluate(spark, rows, load_ruleset(ruleset_file), context, persist=False)
+        ruleset = load_ruleset(ruleset_file, canon=ctx.registry)  # canon lists from the run's contracts
+        outcomes += evaluate(spark, rows, ruleset, context, persist=False)
     accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)
     context = DqContext(config.lake_root, JOB, config.run_id, "_system.ingest_batches")
     outcomes += evaluate(
