@@ -7,12 +7,13 @@ BIN         := $(VENV)/bin
 JARS        := .jars
 LAKE_ROOT   ?= .lake
 CHECKOV_VENV := .venv-checkov
+GBSTATS_VENV := .venv-gbstats
 PYTEST_ARGS ?=
 
 export SPARK_VERSION := 3.5
 export LAKEHOUSE_JARS_DIR := $(CURDIR)/$(JARS)
 
-.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium
+.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium postgres gbstats
 
 help:
 	@echo "make demo   run the workflow on the embedded local default (lake under $(LAKE_ROOT)/)"
@@ -42,6 +43,13 @@ $(CHECKOV_VENV)/.installed: lib/lakehouse/_versions.py
 	$(CHECKOV_VENV)/bin/pip install --quiet $$($(PYTHON) -c "exec(open('lib/lakehouse/_versions.py').read()); print(' '.join(CHECKOV_REQUIREMENTS))")
 	touch $@
 
+# GrowthBook's gbstats for the statistics cross-check (tests/experiments/stats/test_gbstats.py).
+$(GBSTATS_VENV)/.installed: lib/lakehouse/_versions.py
+	test -x $(GBSTATS_VENV)/bin/python || $(PYTHON) -m venv $(GBSTATS_VENV)
+	$(GBSTATS_VENV)/bin/pip install --quiet --only-binary=:all: $$($(PYTHON) -c "exec(open('lib/lakehouse/_versions.py').read()); print(' '.join(GBSTATS_REQUIREMENTS))")
+	touch $@
+gbstats: $(GBSTATS_VENV)/.installed
+
 demo: setup
 	$(BIN)/lakehouse demo --lake-root $(LAKE_ROOT)
 
@@ -61,7 +69,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-pytest: setup chromium
+# PostgreSQL server binaries for the ledger tests (each test session starts its own throwaway
+# cluster on 127.0.0.1): Debian's package, like chromium above; no system service is started.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+
+pytest: setup chromium postgres gbstats
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint cfn-lint checkov pytest
