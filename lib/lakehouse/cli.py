@@ -11,6 +11,8 @@ Examples::
     lakehouse sql --lake-root .lake "select count(*) from silver.events"
     lakehouse report --lake-root .lake
     lakehouse contracts check            # published contract versions unchanged
+    lakehouse audit status --lake-root .lake
+    lakehouse audit override --lake-root .lake --table silver.events --version 12 --reason "..."
     lakehouse deploy --env dev
 """
 
@@ -100,6 +102,61 @@ def _add_workflow_commands(commands, logging_parent: argparse.ArgumentParser) ->
     report.add_argument("--lake-root", required=True, help="lake folder")
 
 
+def _add_audit_commands(commands) -> None:
+    """``audit status`` and ``audit override``."""
+    audit = commands.add_parser("audit", help="audit watermarks of the tables, and overrides of failures")
+    actions = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    status = actions.add_parser("status", help="per table: audit watermark, latest version, open failure")
+    status.add_argument("--lake-root", required=True, help="lake folder")
+    override = actions.add_parser(
+        "override",
+        help="accept a failed table version with a reason; readers then read it",
+        description="Record that a person accepted VERSION of TABLE despite its failed blocking rules. "
+        "The audit watermark moves to VERSION; later runs audit only what changes after it.",
+    )
+    override.add_argument("--lake-root", required=True, help="lake folder")
+    override.add_argument("--table", required=True, help="<layer>.<table>, e.g. silver.events")
+    override.add_argument("--version", required=True, type=int, help="the Delta version to accept")
+    override.add_argument("--reason", required=True, help="why this version is accepted (recorded)")
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import uuid
+
+    from lakehouse.lake.audit import audit_status, override
+    from lakehouse.lake.paths import LakePaths
+
+    spark = _session_for(args)
+    if spark is None:
+        return args.exit_code
+    paths = LakePaths(_absolute(args.lake_root))
+    if args.audit_command == "override":
+        try:
+            entry = override(
+                spark,
+                paths,
+                args.table,
+                args.version,
+                reason=args.reason,
+                run_id=f"override-{uuid.uuid4().hex[:8]}",
+            )
+        except ValueError as exc:
+            print(f"lakehouse audit override: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{entry.table_name}: version {entry.version} accepted ({entry.reason})")
+        return 0
+    rows = audit_status(spark, paths)
+    if not rows:
+        print(f"nothing audited yet in {args.lake_root}")
+        return 0
+    width = max(len(r.table_name) for r in rows)
+    for r in rows:
+        watermark = "none" if r.watermark is None else str(r.watermark)
+        state = f"FAILED at version {r.failure['version']}: {r.failure['reason']}" if r.failure else "ok"
+        print(f"{r.table_name:<{width}}  watermark {watermark:>5}  latest {r.latest_version!s:>5}  {state}")
+    return 1 if any(r.failure for r in rows) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     logging_parent = _log_format_option()
     parser = _Parser(
@@ -136,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(job="replay_quarantine")
 
     _add_workflow_commands(commands, logging_parent)
+    _add_audit_commands(commands)
 
     contracts = commands.add_parser(
         "contracts", help="check or extend the lock of published contract versions"
@@ -360,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sql(args)
     if args.command == "report":
         return _report_command(args)
+    if args.command == "audit":
+        return _audit(args)
     if args.command == "generate-bronze":
         from lakehouse.demo import generate_sample_bronze
 

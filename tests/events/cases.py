@@ -460,6 +460,27 @@ def build_cases() -> dict[str, tuple[str, str]]:
         "collect",
         collect("screen_viewed", 1, {"screen_name": "h"}, n=26, occurred_at="yesterday"),
     )
+    # Device clocks: a skewed one is corrected by sent_at; times that stay implausible are quarantined.
+    screen = {"screen_name": "h"}
+    skewed = {"occurred_at": "2024-05-04T10:00:00Z", "sent_at": "2024-05-04T10:00:01Z"}  # 3 days ahead
+    cases["clock_skewed"] = ("collect", collect("screen_viewed", 1, screen, n=90, **skewed))
+    cases["err_clock_1999"] = (
+        "collect",
+        collect("screen_viewed", 1, screen, n=91, occurred_at="1999-01-01T00:00:00Z"),
+    )
+    cases["err_clock_2099"] = (
+        "collect",
+        collect("screen_viewed", 1, screen, n=92, occurred_at="2099-01-01T00:00:00Z"),
+    )
+    cases["err_clock_unsent"] = (  # no sent_at: nothing to correct with, the device time stands
+        "collect",
+        collect("screen_viewed", 1, screen, n=93, occurred_at="2099-01-01T00:00:00Z", sent_at=None),
+    )
+    cases["err_server_clock"] = (
+        "eventbridge",
+        eventbridge("lbg_booked", lbg, "dom-90", occurred_at="1999-12-31T23:00:00Z"),
+    )
+    cases["err_bad_sent_at"] = ("collect", collect("screen_viewed", 1, screen, n=94, sent_at="soon"))
     cases["err_provider"] = ("webhooks/paypal", webhook("paypal", {"id": "x"}))
     cases["err_unsigned"] = (
         "webhooks/stripe",

@@ -51,6 +51,17 @@ def test_collect_envelope(rows):
     }  # ip dropped
 
 
+def test_event_time_corrects_a_skewed_device_clock_and_keeps_the_device_time(rows):
+    row = rows["clock_skewed"]
+    assert row.is_valid, row.error_message
+    assert row.occurred_at.isoformat() == "2024-05-04T10:00:00"  # as the device said
+    assert row.sent_at.isoformat() == "2024-05-04T10:00:01"
+    assert row.event_at.isoformat() == "2024-05-01T10:00:01"  # received_at - (sent_at - occurred_at)
+    assert str(row.event_date) == "2024-05-01"
+    server = rows["lbg_booked"]
+    assert server.sent_at is None and server.event_at == server.occurred_at
+
+
 def test_eventbridge_envelope_uses_the_producer_id_not_eventbridges(rows):
     first, retry = rows["lbg_booked"], rows["lbg_booked_retry"]
     assert first.is_valid, first.error_message
@@ -163,6 +174,22 @@ def test_payload_hash_ignores_producer_key_order(rows):
         ("err_no_anon", "schema_violation", ["envelope.anon_id: required"]),
         ("err_no_lbg", "schema_violation", ["envelope.lbg_id: required for lbg_booked"]),
         ("err_bad_time", "schema_violation", ["envelope.occurred_at: expected an ISO-8601 date-time"]),
+        ("err_bad_sent_at", "schema_violation", ["envelope.sent_at: expected an ISO-8601 date-time"]),
+        (
+            "err_clock_1999",
+            "implausible_time",
+            [
+                "event time 1999-01-01T00:00:01Z is before the earliest accepted 2015-01-01T00:00:00Z",
+                "device occurred_at 1999-01-01T00:00:00Z, sent_at 2024-05-01T10:00:01Z",
+            ],
+        ),
+        (
+            "err_clock_2099",
+            "implausible_time",
+            ["event time 2099-01-01T00:00:01Z is more than 24 hours after"],
+        ),
+        ("err_clock_unsent", "implausible_time", ["event time 2099-01-01T00:00:00Z", "sent_at -"]),
+        ("err_server_clock", "implausible_time", ["event time 1999-12-31T23:00:00Z is before"]),
         ("err_provider", "adapter_failure", ["no adapter for provider 'paypal'"]),
         ("err_unsigned", "adapter_failure", ["signature not verified"]),
         ("err_ses_shape", "adapter_failure", ["neither eventType nor notificationType"]),

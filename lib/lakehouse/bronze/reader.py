@@ -18,6 +18,8 @@ Example::
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -46,6 +48,41 @@ def bronze_file_stream(spark: SparkSession, paths: LakePaths, *, max_files_per_t
         .load(bronze_glob(paths))
         .select(F.input_file_name().alias("bronze_file"), F.col("value").alias("content"))
     )
+
+
+def batch_files(spark: SparkSession, checkpoint: str, batch_id: int) -> list[str]:
+    """The files the stream assigned to micro-batch ``batch_id``, 0-byte ones included.
+
+    Read from the file source's log in the checkpoint (``sources/0/<batch>``, or the
+    ``<batch>.compact`` file every tenth batch, which also holds earlier batches' entries:
+    only this batch's are collected). The batch's DataFrame cannot say: Spark's reader
+    skips 0-byte files, and the batch reaches ``foreachBatch`` as an RDD.
+    """
+    jvm = spark.sparkContext._jvm
+    path = f"{checkpoint}/sources/0/{batch_id}"
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    if not hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path):
+        path = f"{path}.compact"
+    entries = (  # JSON lines after a "v1" header line (which parses to nulls)
+        spark.read.schema("path string, batchId long").json(path).where(F.col("batchId") == batch_id)
+    )
+    return sorted(r["path"] for r in entries.select("path").collect())
+
+
+def read_bronze_files(spark: SparkSession, uris: list[str]) -> DataFrame:
+    """Chosen Bronze files, read as the stream reads them: columns ``bronze_file``, ``content``."""
+    return (
+        spark.read.format("text")
+        .option("wholetext", "true")
+        .load(uris)
+        .select(F.input_file_name().alias("bronze_file"), F.col("value").alias("content"))
+    )
+
+
+def file_channel(uri: str) -> str:
+    """The channel of one Bronze file from its folder (as :func:`channel_of`, on the driver)."""
+    match = re.search(ARRIVAL_PATTERN, uri)
+    return match.group(1) if match else ""
 
 
 def channel_of(bronze_file: Column) -> Column:

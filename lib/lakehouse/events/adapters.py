@@ -9,7 +9,8 @@ the record comes in a shape the adapter does not support (-> ``adapter_failure``
 Channels and their identity rules:
 
 - ``collect``: the client envelope; ``event_id`` must be a UUID, ``anon_id`` is required;
-  ``source`` = ``client.<context.app>``.
+  ``source`` = ``client.<context.app>``; ``sent_at`` (device clock) corrects the device's
+  ``occurred_at`` for clock skew (see ``canonical``).
 - ``eventbridge``: the domain event is ``detail``; ``event_id`` is ``detail.event_id``
   (EventBridge's own ``id`` changes on producer retries and is ignored); ``event_name`` is
   ``detail.event_name`` (falling back to ``detail-type``; the two must agree);
@@ -55,6 +56,7 @@ ENVELOPE_FIELDS = (
     "event_version_raw",
     "occurred_at_raw",
     "occurred_at",
+    "sent_at",
     "received_at",
     "source",
     "user_id",
@@ -250,6 +252,7 @@ def _collect() -> dict[str, Column]:
         "event_name": c["event_name"],
         "event_version_raw": c["event_version"],
         "occurred_at_raw": c["occurred_at"],
+        "sent_at": iso_timestamp(c["sent_at"]),
         "received_at": F.coalesce(iso_timestamp(c["received_at"]), F.col("received_hour")),
         "source": F.concat(F.lit("client."), F.coalesce(F.lower(F.col("_c_ctx.app")), F.lit("unknown"))),
         "user_id": c["user_id"],
@@ -266,6 +269,10 @@ def _collect() -> dict[str, Column]:
                 "envelope.event_id: must be a UUID (rule: pattern)",
             ),
             (_missing(c["anon_id"]), "envelope.anon_id: required field is missing (rule: required)"),
+            (
+                ~_missing(c["sent_at"]) & iso_timestamp(c["sent_at"]).isNull(),
+                "envelope.sent_at: expected an ISO-8601 date-time (rule: format)",
+            ),
         ),
     }
 
@@ -450,6 +457,8 @@ def envelope_columns() -> dict[str, Column]:
             value = fields.get(name)
             if value is None and name == "occurred_at":
                 value = iso_timestamp(fields["occurred_at_raw"])
+            if value is None and name == "sent_at":  # only client devices say when they sent
+                value = F.lit(None).cast("timestamp")
             expr = F.when(channel == ch, value) if expr is None else expr.when(channel == ch, value)
         columns[name] = expr
     webhook_error, _ = _webhook_common()

@@ -12,6 +12,13 @@ Checks run in this order; the first failing one decides ``error_type``:
 5. ``schema_violation``: envelope rules (ids, version, timestamps, per-contract required
    envelope keys) and the contract's payload rules (required, type, enum, pattern,
    min/max, lengths, items). The message lists every violated rule, naming field and rule.
+6. ``implausible_time``: the event time (below) is before ``time_bounds.earliest`` or more
+   than ``time_bounds.max_ahead`` after ``received_at``: a broken device or producer clock.
+
+The event time ``event_at`` is the device's ``occurred_at`` corrected for clock skew where the
+channel says when the device sent the event (collect: ``received_at - (sent_at -
+occurred_at)``, Snowplow's derived timestamp), else ``occurred_at``; ``event_date`` (the
+partition) is its UTC date. ``occurred_at`` stays as the producer said.
 
 A missing ``event_name`` or ``event_version`` is a ``schema_violation`` of the envelope
 (there is nothing to look up).
@@ -40,6 +47,8 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -52,7 +61,14 @@ from lakehouse.privacy import PiiHasher, redact_free_text_sql
 
 log = logging.getLogger(__name__)
 
-ERROR_TYPES = ("parse_error", "schema_violation", "unknown_event", "size_violation", "adapter_failure")
+ERROR_TYPES = (
+    "parse_error",
+    "schema_violation",
+    "unknown_event",
+    "size_violation",
+    "adapter_failure",
+    "implausible_time",
+)
 INPUT_COLUMNS = ("value", "channel", "bronze_file", "bronze_line", "received_hour")
 ENVELOPE_COLUMNS = (
     "event_id",
@@ -60,7 +76,9 @@ ENVELOPE_COLUMNS = (
     "event_version",
     "source_event_version",
     "occurred_at",
+    "sent_at",
     "received_at",
+    "event_at",
     "event_date",
     "channel",
     "source",
@@ -102,6 +120,29 @@ _VALIDATION_ONLY = {
     "examples",
 }
 _TS_OPTIONS = {"timeZone": "UTC", "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
+
+
+@dataclass(frozen=True)
+class EventTimeBounds:
+    """The plausible event times: not before ``earliest``, not after ``received_at + max_ahead``."""
+
+    earliest: datetime = datetime(2015, 1, 1)
+    max_ahead: timedelta = timedelta(hours=24)
+
+
+def event_time(occurred: Column, sent: Column, received: Column) -> Column:
+    """The event time: the device's ``occurred_at`` corrected for its clock's skew.
+
+    As Snowplow's derived timestamp: ``received_at - (sent_at - occurred_at)``, i.e. the
+    device's own interval between the event and its send, placed before the collector's
+    stamp. Without ``sent_at`` (every server channel) it is ``occurred_at``.
+    """
+    micros = F.unix_micros(received) - (F.unix_micros(sent) - F.unix_micros(occurred))
+    return F.when(sent.isNotNull() & received.isNotNull(), F.timestamp_micros(micros)).otherwise(occurred)
+
+
+def _iso(ts: Column) -> Column:
+    return F.coalesce(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss'Z'"), F.lit("-"))
 
 
 def _strip_validation(value: object) -> object:
@@ -199,7 +240,12 @@ def _canonical_payload(registry: ContractRegistry, pii: PiiHasher) -> Column:
 
 
 def to_canonical(
-    raw: DataFrame, registry: ContractRegistry, *, max_record_bytes: int, pii: PiiHasher
+    raw: DataFrame,
+    registry: ContractRegistry,
+    *,
+    max_record_bytes: int,
+    pii: PiiHasher,
+    time_bounds: EventTimeBounds = EventTimeBounds(),
 ) -> DataFrame:
     """Normalize Bronze lines of any channel to canonical events, or to a quarantine verdict.
 
@@ -208,6 +254,7 @@ def to_canonical(
     :param registry: the contracts.
     :param max_record_bytes: longest accepted line in UTF-8 bytes.
     :param pii: the hasher for ``x-pii`` fields and SES recipient ids.
+    :param time_bounds: event times outside these are ``implausible_time``.
     :returns: one row per input row with :data:`CANONICAL_COLUMNS`. ``raw_record`` is set only on
         invalid rows; ``payload`` and ``payload_hash`` only on valid rows. ``event_version`` is the
         latest version (after upcast) on valid rows, ``source_event_version`` the version received.
@@ -289,6 +336,22 @@ def to_canonical(
     )
     df = df.withColumns({"_envelope_errors": envelope_errors, "_payload_errors": _payload_rules(registry)})
 
+    received = F.col("_env_received_at")
+    df = df.withColumn("_event_at", event_time(occurred, F.col("_env_sent_at"), received))
+    event_at = F.col("_event_at")
+    too_early = event_at < F.lit(time_bounds.earliest.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp")
+    latest_plausible = F.timestamp_micros(
+        F.unix_micros(received) + F.lit(int(time_bounds.max_ahead / timedelta(microseconds=1)))
+    )
+    too_late = event_at > latest_plausible
+    implausible = F.coalesce(too_early | too_late, F.lit(False))
+    clocks = F.format_string(
+        "(device occurred_at %s, sent_at %s; received_at %s)",
+        _iso(occurred),
+        _iso(F.col("_env_sent_at")),
+        _iso(received),
+    )
+
     corrupt = adapters.corrupt_column()
     bad_utf8 = F.coalesce(value.contains("\ufffd"), F.lit(False))
     error_type = (
@@ -303,6 +366,7 @@ def to_canonical(
         )
         .when(F.col("_family").isNull(), F.lit("unknown_event"))
         .when((F.col("_envelope_errors") != "") | (F.col("_payload_errors") != ""), F.lit("schema_violation"))
+        .when(implausible, F.lit("implausible_time"))
     )
     error_message = (
         F.when(
@@ -333,6 +397,24 @@ def to_canonical(
                 F.when(F.col("_payload_errors") != "", F.col("_payload_errors")),
             ),
         )
+        .when(
+            too_early,
+            F.format_string(
+                "event time %s is before the earliest accepted %s %s",
+                _iso(event_at),
+                F.lit(time_bounds.earliest.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                clocks,
+            ),
+        )
+        .when(
+            implausible,
+            F.format_string(
+                "event time %s is more than %s after it was received %s",
+                _iso(event_at),
+                F.lit(f"{time_bounds.max_ahead / timedelta(hours=1):g} hours"),
+                clocks,
+            ),
+        )
     )
     df = df.withColumns({"error_type": error_type, "error_message": error_message})
     is_valid = F.col("error_type").isNull()
@@ -346,8 +428,10 @@ def to_canonical(
             "event_version": F.when(is_valid, latest.cast("int")).otherwise(F.col("_version")),
             "source_event_version": F.col("_version"),
             "occurred_at": occurred,
-            "received_at": F.col("_env_received_at"),
-            "event_date": F.to_date(occurred),
+            "sent_at": F.col("_env_sent_at"),
+            "received_at": received,
+            "event_at": event_at,
+            "event_date": F.to_date(event_at),
             "source": F.col("_env_source"),
             "user_id": F.col("_env_user_id"),
             "anon_id": F.col("_env_anon_id"),

@@ -56,7 +56,9 @@ def family_table_schema(registry: ContractRegistry, family: str) -> T.StructType
         "event_version": T.IntegerType(),
         "source_event_version": T.IntegerType(),
         "occurred_at": T.TimestampType(),
+        "sent_at": T.TimestampType(),
         "received_at": T.TimestampType(),
+        "event_at": T.TimestampType(),
         "event_date": T.DateType(),
     }
     fields = [T.StructField(c, envelope.get(c, T.StringType())) for c in FAMILY_ENVELOPE_COLUMNS]

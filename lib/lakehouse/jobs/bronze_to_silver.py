@@ -17,36 +17,49 @@ Every write of a batch carries the Delta transaction id (table, batch id), so a 
 killed at any point and started again ends with the same tables as one clean run.
 After the stream: bring the Stripe object tables up to date with the Stripe events
 of ``silver.events`` (one MERGE per table per run, see :func:`update_stripe_objects`),
-register tables in the catalog and evaluate the DQDL rulesets of the touched
-partitions; a failed blocking rule fails the run.
+register tables in the catalog and audit every Silver table's changes since its audit
+watermark (``lakehouse.silver.audit``): a failed blocking rule fails the run, and every
+later run, until the rules pass or a person overrides the version.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from pyspark.sql import DataFrame, SparkSession
+from py4j.protocol import Py4JJavaError
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse.assets import asset_dir
-from lakehouse.bronze.reader import bronze_file_stream, split_into_lines
+from lakehouse.bronze.damage import FileDamage, diagnose, file_size, find_damaged_files
+from lakehouse.bronze.reader import (
+    batch_files,
+    bronze_file_stream,
+    file_channel,
+    read_bronze_files,
+    split_into_lines,
+)
 from lakehouse.config import ConfigError, JobConfig, option
 from lakehouse.contracts import ContractRegistry
 from lakehouse.dq import DqContext, enforce, evaluate, load_ruleset, persist_outcomes
 from lakehouse.dq.metrics import publish_outcome_metrics
 from lakehouse.events import project_family, stripe_objects, to_canonical
+from lakehouse.events.canonical import EventTimeBounds
 from lakehouse.jobs import JobResult
 from lakehouse.lake import delta
+from lakehouse.lake.audit import ensure_audit_log, record_audit
 from lakehouse.lake.paths import LakePaths
 from lakehouse.privacy import PiiHasher
 from lakehouse.silver import tables
+from lakehouse.silver.audit import PARTITION_COLUMN, audit_entry, audit_scopes
 from lakehouse.silver.dedupe import CONFLICT, DUPLICATE, NEW, classify_against_existing, rank_within_batch
 
 log = logging.getLogger(__name__)
@@ -66,6 +79,26 @@ class Config(JobConfig):
     pii_key_file: str = option("", help="Local JSON file with the versioned PII hashing keys (development).")
     pii_secret_id: str = option("", help="Secrets Manager secret holding the PII hashing keys (AWS).")
     contracts_path: str = option("", help="Folder of event contracts to use instead of the shipped canon.")
+    earliest_event_time: str = option(
+        "2015-01-01", help="Earliest plausible event time (UTC date); earlier ones are quarantined."
+    )
+    max_event_time_ahead_hours: int = option(
+        24, help="Event times later than received_at plus these hours are quarantined."
+    )
+
+    def event_time_bounds(self) -> EventTimeBounds:
+        """The plausible event times of this run (``implausible_time`` outside them)."""
+        try:
+            earliest = datetime.fromisoformat(self.earliest_event_time).replace(tzinfo=None)
+        except ValueError:
+            raise ConfigError(
+                f"argument --earliest_event_time: expected an ISO date, got {self.earliest_event_time!r}"
+            ) from None
+        return EventTimeBounds(earliest, timedelta(hours=self.max_event_time_ahead_hours))
+
+
+class InputUnreadable(RuntimeError):
+    """Reading a batch's input failed before anything was written (the cause says why)."""
 
 
 @dataclass
@@ -73,16 +106,11 @@ class RunTotals:
     """What one run did, summed over its micro-batches, per channel."""
 
     per_channel: dict[str, dict[str, int]] = field(default_factory=dict)
-    touched_dates: dict[str, set[date]] = field(default_factory=dict)
-    touched_whole: set[str] = field(default_factory=set)  # tables checked whole (Stripe objects)
 
     def add(self, channel: str, counts: dict[str, int]) -> None:
         totals = self.per_channel.setdefault(channel, dict.fromkeys(counts, 0))
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
-
-    def touch(self, table: str, dates: set[date]) -> None:
-        self.touched_dates.setdefault(table, set()).update(dates)
 
     def total(self, key: str) -> int:
         return sum(c.get(key, 0) for c in self.per_channel.values())
@@ -113,6 +141,7 @@ class BatchContext:
     registry: ContractRegistry
     pii: PiiHasher
     totals: RunTotals
+    time_bounds: EventTimeBounds = field(default_factory=EventTimeBounds)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -197,10 +226,24 @@ def ingest_records(
     config = ctx.config
     txn = lambda table: (f"{writer}:{table}", abs(batch_id))  # noqa: E731 - one per (table, batch)
     with ctx.timed("plan"):
-        canonical = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+        canonical = to_canonical(
+            records,
+            ctx.registry,
+            max_record_bytes=config.max_record_bytes,
+            pii=ctx.pii,
+            time_bounds=ctx.time_bounds,
+        )
         # Materialize once and cut the lineage: the validation expressions are large, and
         # every later plan (filters, MERGE sources) would otherwise optimize them again.
-        canonical = canonical.withColumn("ingest_batch_id", F.lit(batch_id).cast("long")).localCheckpoint()
+        # This first action reads the input; it fails before anything is written.
+        try:
+            canonical = canonical.withColumn(
+                "ingest_batch_id", F.lit(batch_id).cast("long")
+            ).localCheckpoint()
+        except Py4JJavaError as exc:
+            raise InputUnreadable(
+                str(exc).splitlines()[0] if str(exc) else "the input cannot be read"
+            ) from exc
     try:
         with ctx.timed("validate"):  # one pass: per-channel counts and the valid rows' date range
             by_channel = (
@@ -260,8 +303,6 @@ def write_new_events(ctx: BatchContext, new_events: DataFrame, new_rows: list, t
         appends[name] = functools.partial(
             tables.append_family, rows, ctx.paths, name, config.run_id, txn(name)
         )
-        ctx.totals.touch(name, {r["event_date"] for r in new_rows if r["family"] == family})
-    ctx.totals.touch(tables.EVENTS, {r["event_date"] for r in new_rows})
     # Appends to different tables are independent commits; run side by side, their fixed
     # costs (job scheduling, Delta log writes) overlap. Each is idempotent under its txn.
     with ctx.timed("appends"), ThreadPoolExecutor(APPEND_THREADS, thread_name_prefix="append") as pool:
@@ -313,14 +354,11 @@ def update_stripe_objects(ctx: BatchContext) -> None:
             stripe_events = rows.localCheckpoint()
         try:
             for object_type in object_types:
-                name = tables.stripe_table_name(object_type)
                 with ctx.timed("stripe_objects"):
                     latest = stripe_objects(stripe_events, object_type).localCheckpoint()
-                    merged = tables.merge_stripe_objects(
+                    tables.merge_stripe_objects(
                         spark, latest, ctx.paths, object_type, (STRIPE_PROGRESS_APP, upto)
                     )
-                if merged:
-                    ctx.totals.touched_whole.add(name)
         finally:
             stripe_events.unpersist()
     if ctx.step_seconds:
@@ -328,9 +366,60 @@ def update_stripe_objects(ctx: BatchContext) -> None:
         ctx.step_seconds = {}
 
 
+def _ingest_files(
+    ctx: BatchContext, files: DataFrame, batch_id: int, recovered: list[FileDamage]
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Ingest the records of ``files`` (and the lines recovered from damaged files); returns the
+    counts per channel and the files the reader returned (observed while reading, no extra pass)."""
+    observation = Observation(f"files_read_{batch_id}")
+    contents = files.observe(observation, F.to_json(F.collect_list("bronze_file")).alias("files"))
+    if recovered:
+        rows = [(d.bronze_file, d.recovered_text) for d in recovered if d.recovered_text]
+        contents = contents.unionByName(ctx.spark.createDataFrame(rows, "bronze_file string, content string"))
+    counts = ingest_records(ctx, contents.transform(split_into_lines), batch_id)
+    return counts, json.loads(observation.get["files"] or "[]")
+
+
 def process_batch(ctx: BatchContext, files: DataFrame, batch_id: int) -> dict[str, dict[str, int]]:
-    """One micro-batch of Bronze files: ingest its records, record the accounting per channel."""
-    counts = ingest_records(ctx, files.transform(split_into_lines), batch_id)
+    """One micro-batch of Bronze files: ingest its records, record the accounting per channel.
+
+    A file the reader cannot open (truncated or 0-byte gzip, binary bytes) is recorded in
+    ``quarantine/files`` with its reason and the lines read before the damage (those are
+    ingested); the rest of the batch goes on. Per channel, files received = read + unreadable.
+    """
+    spark = ctx.spark
+    listed = batch_files(spark, ctx.paths.checkpoint(JOB, "bronze"), batch_id)
+    damaged: list[FileDamage] = []
+    try:
+        counts, read = _ingest_files(ctx, files, batch_id, [])
+    except InputUnreadable as failure:
+        with ctx.timed("damaged_files"):
+            damaged = find_damaged_files(spark, listed)
+        if not damaged:
+            raise failure.__cause__ from None
+        bad = {d.bronze_file for d in damaged}
+        readable = [uri for uri in listed if uri not in bad]
+        good = read_bronze_files(spark, readable) if readable else spark.createDataFrame([], files.schema)
+        counts, read = _ingest_files(ctx, good, batch_id, damaged)
+    with ctx.timed("damaged_files"):
+        # Spark skips 0-byte files without a word: a 0-byte .gz is a failed write; other ones are empty.
+        for uri in sorted(set(listed) - set(read) - {d.bronze_file for d in damaged}):
+            if file_size(spark, uri) == 0:
+                if uri.endswith(".gz"):
+                    damaged.append(diagnose(spark, uri))
+                else:
+                    read.append(uri)
+        if damaged:
+            tables.write_file_quarantine(
+                spark,
+                ctx.paths,
+                damaged,
+                [file_channel(d.bronze_file) for d in damaged],
+                batch_id,
+                ctx.config.run_id,
+                (f"{JOB}:quarantine_files", batch_id),
+            )
+    counts = with_file_counts(counts, listed, read, [d.bronze_file for d in damaged])
     with ctx.timed("accounting"):
         tables.write_accounting(
             ctx.spark, ctx.paths, ctx.config.run_id, batch_id, counts, (f"{JOB}:accounting", batch_id)
@@ -350,6 +439,21 @@ def process_batch(ctx: BatchContext, files: DataFrame, batch_id: int) -> dict[st
     return counts
 
 
+def with_file_counts(
+    counts: dict[str, dict[str, int]], listed: list[str], read: list[str], unreadable: list[str]
+) -> dict[str, dict[str, int]]:
+    """Record counts per channel plus the batch's file counts (a channel may have files and no record)."""
+    out = {channel: dict(c) for channel, c in counts.items()}
+    for key, uris in (("files_received", listed), ("files_read", read), ("files_unreadable", unreadable)):
+        for uri in uris:
+            channel = out.setdefault(file_channel(uri), dict.fromkeys(COUNT_KEYS, 0))
+            channel[key] = channel.get(key, 0) + 1
+    for channel in out.values():
+        for key in tables.FILE_COUNT_KEYS:
+            channel.setdefault(key, 0)
+    return out
+
+
 def ingest_bronze(ctx: BatchContext) -> None:
     """Run the incremental read of every channel to completion (AvailableNow)."""
     if not tables.path_exists(ctx.spark, ctx.paths.bronze()):
@@ -366,33 +470,60 @@ def ingest_bronze(ctx: BatchContext) -> None:
     query.awaitTermination()
 
 
-def check_quality(ctx: BatchContext) -> None:
-    """Evaluate each touched table's ruleset on its touched partitions, and the accounting.
+def silver_table_names(registry: ContractRegistry) -> list[str]:
+    """Every Silver table this job writes."""
+    return [
+        tables.EVENTS,
+        *[registry.family_table_name(f) for f in registry.families],
+        *[tables.stripe_table_name(t) for t in tables.STRIPE_OBJECT_TYPES],
+    ]
 
-    Outcomes are persisted in one commit after every ruleset ran.
+
+def check_quality(ctx: BatchContext) -> None:
+    """Audit every Silver table's changes since its watermark, and this run's accounting.
+
+    Per table, the partitions changed after its audit watermark are evaluated (those this
+    run wrote, and those of earlier failed versions: a failure holds until the rules pass
+    or a person overrides it); each outcome is recorded in ``_system/audit_log``. Rule
+    outcomes are persisted in one commit after every ruleset ran; a failed blocking rule
+    then fails the run.
     """
     spark, config = ctx.spark, ctx.config
     rulesets = asset_dir("jobs") / JOB / "rulesets"
     outcomes = []
-    touched = {**dict.fromkeys(ctx.totals.touched_whole), **ctx.totals.touched_dates}
-    for table, dates in sorted(touched.items()):
-        ruleset_file = rulesets / f"{table}.dqdl"
+    entries = []
+    for scope in audit_scopes(spark, ctx.paths, silver_table_names(ctx.registry)):
+        ruleset_file = rulesets / f"{scope.table}.dqdl"
         if not ruleset_file.is_file():
             continue
-        rows = spark.read.format("delta").load(ctx.paths.silver(table))
-        if dates is not None:  # partitioned by event date: only the partitions this run wrote
-            rows = rows.where(F.col("event_date").isin(sorted(dates)))
-        # Touched means this run wrote rows there: ``rows`` is never empty (Deequ fails
-        # every rule on no rows).
-        context = DqContext(config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{table}")
-        ruleset = load_ruleset(ruleset_file, canon=ctx.registry)  # canon lists from the run's contracts
-        outcomes += evaluate(spark, rows, ruleset, context, persist=False)
+        table_outcomes = []
+        if not scope.empty:  # Deequ fails every rule on no rows: nothing changed, nothing to check
+            rows = (
+                spark.read.format("delta")
+                .option("versionAsOf", scope.version)
+                .load(ctx.paths.silver(scope.table))
+            )
+            if scope.dates is not None:
+                rows = rows.where(F.col(PARTITION_COLUMN).isin(list(scope.dates)))
+            context = DqContext(
+                config.lake_root, JOB, config.run_id, f"{config.database('silver')}.{scope.table}"
+            )
+            table_outcomes = evaluate(
+                spark, rows, load_ruleset(ruleset_file, canon=ctx.registry), context, persist=False
+            )
+        outcomes += table_outcomes
+        entries.append(audit_entry(scope, table_outcomes, run_id=config.run_id, job=JOB))
     accounting = tables.read_accounting(spark, ctx.paths).where(F.col("run_id") == config.run_id)
     context = DqContext(config.lake_root, JOB, config.run_id, "_system.ingest_batches")
     outcomes += evaluate(
         spark, accounting, load_ruleset(rulesets / "ingest_accounting.dqdl"), context, persist=False
     )
-    persist_outcomes(spark, outcomes, context)
+    if outcomes:
+        persist_outcomes(spark, outcomes, context)
+    record_audit(spark, ctx.paths, entries)
+    for entry in entries:
+        if entry.status == "failed":
+            log.error("blocking failure holds", extra={"table": entry.table_name, "reason": entry.reason})
     if config.env != "local":  # in AWS the failure counts feed the data-quality alarm
         import boto3
 
@@ -408,12 +539,14 @@ def batch_context(spark: SparkSession, config: Config) -> BatchContext:
         registry=ContractRegistry.load(config.contracts_path or None),
         pii=pii_hasher(config),
         totals=RunTotals(),
+        time_bounds=config.event_time_bounds(),
     )
 
 
 def run(spark: SparkSession, config: Config) -> JobResult:
     ctx = batch_context(spark, config)
     tables.ensure_system_tables(spark, ctx.paths)
+    ensure_audit_log(spark, ctx.paths)
     ingest_bronze(ctx)
     update_stripe_objects(ctx)
     tables.register_silver_tables(spark, ctx.paths, ctx.registry, config.database("silver"))

@@ -93,7 +93,13 @@ def replay(spark: SparkSession, config: Config) -> dict[str, int]:
             totals["moved_to_silver"] += counts["written"]
             totals["duplicates"] += counts["duplicates"] + counts["conflicts"]
         # Mark every record that passes now: it is in Silver, written now or already there.
-        verdicts = to_canonical(records, ctx.registry, max_record_bytes=config.max_record_bytes, pii=ctx.pii)
+        verdicts = to_canonical(
+            records,
+            ctx.registry,
+            max_record_bytes=config.max_record_bytes,
+            pii=ctx.pii,
+            time_bounds=ctx.time_bounds,
+        )
         # Checkpoint before filtering: a filter over the unmaterialized validation plan is huge.
         passing = verdicts.localCheckpoint().where("is_valid").select("channel", "bronze_file", "bronze_line")
         now = datetime.now(UTC).replace(tzinfo=None)

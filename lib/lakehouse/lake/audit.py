@@ -191,3 +191,52 @@ def read_audited(spark: SparkSession, paths: LakePaths, table_name: str) -> Audi
         )
     df = spark.read.format("delta").option("versionAsOf", version).load(table_path(paths, table_name))
     return AuditedRead(table_name, version, df)
+
+
+@dataclass(frozen=True)
+class TableAuditStatus:
+    """One audited table as ``lakehouse audit status`` shows it."""
+
+    table_name: str
+    watermark: int | None
+    latest_version: int | None
+    failure: dict | None  # the open failure (``open_failures`` row), if any
+
+
+def audit_status(spark: SparkSession, paths: LakePaths) -> list[TableAuditStatus]:
+    """Every table in the audit log: its watermark, latest version and open failure."""
+    watermarks = audited_versions(spark, paths)
+    failures = {f["table_name"]: f for f in open_failures(spark, paths)}
+    names = sorted(
+        r["table_name"] for r in read_audit_log(spark, paths).select("table_name").distinct().collect()
+    )
+    return [
+        TableAuditStatus(
+            name,
+            watermarks.get(name),
+            delta.current_version(spark, table_path(paths, name)),
+            failures.get(name),
+        )
+        for name in names
+    ]
+
+
+def override(
+    spark: SparkSession, paths: LakePaths, table_name: str, version: int, *, reason: str, run_id: str
+) -> AuditEntry:
+    """Accept ``version`` of a table despite its failure, with a person's reason (moves the watermark).
+
+    Raises ``ValueError`` for an empty reason, an unknown table or a version it does not have.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("an override needs a reason (--reason)")
+    latest = delta.current_version(spark, table_path(paths, table_name))
+    if latest is None:
+        raise ValueError(f"no table {table_name}")
+    if not 0 <= version <= latest:
+        raise ValueError(f"{table_name} has versions 0..{latest}, not {version}")
+    entry = AuditEntry(
+        table_name, version, "overridden", run_id=run_id, job="audit override", reason=reason.strip()
+    )
+    record_audit(spark, paths, [entry])
+    return entry

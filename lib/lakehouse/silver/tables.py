@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakehouse.assets import asset_dir
+from lakehouse.bronze.damage import ERROR_TYPE as UNREADABLE_FILE
 from lakehouse.events.canonical import ENVELOPE_COLUMNS
 from lakehouse.events.stripe import STRIPE_OBJECT_TYPES, STRIPE_TABLES, stripe_merge_condition
 from lakehouse.lake import delta
@@ -58,6 +59,26 @@ ACCOUNTING_SCHEMA = T.StructType(
         T.StructField("conflicts", T.LongType(), False),
         T.StructField("quarantined", T.LongType(), False),
         T.StructField("processed_at", T.TimestampType(), False),
+        # Files: received (listed by the stream) = read + unreadable (quarantine/files).
+        T.StructField("files_received", T.LongType(), True),
+        T.StructField("files_read", T.LongType(), True),
+        T.StructField("files_unreadable", T.LongType(), True),
+    ]
+)
+FILE_COUNT_KEYS = ("files_received", "files_read", "files_unreadable")
+
+FILE_QUARANTINE_SCHEMA = T.StructType(
+    [
+        T.StructField("bronze_file", T.StringType(), False),
+        T.StructField("channel", T.StringType(), True),
+        T.StructField("error_type", T.StringType(), False),
+        T.StructField("error_message", T.StringType(), False),
+        T.StructField("file_bytes", T.LongType(), False),
+        T.StructField("recovered_bytes", T.LongType(), False),  # decompressed before the damage
+        T.StructField("recovered_lines", T.LongType(), False),  # complete lines among them, ingested
+        T.StructField("ingest_batch_id", T.LongType(), False),
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("quarantined_at", T.TimestampType(), False),
     ]
 )
 
@@ -183,11 +204,41 @@ def write_accounting(
             counts["conflicts"],
             counts["quarantined"],
             now,
+            *[counts.get(key) for key in FILE_COUNT_KEYS],
         )
         for channel, counts in sorted(per_channel.items())
     ]
     if rows:
         delta.append(spark.createDataFrame(rows, ACCOUNTING_SCHEMA), paths.system("ingest_batches"), txn=txn)
+
+
+def write_file_quarantine(
+    spark: SparkSession,
+    paths: LakePaths,
+    damaged: list,
+    channels: list[str],
+    batch_id: int,
+    run_id: str,
+    txn: Txn,
+) -> None:
+    """Record unreadable Bronze files (``FileDamage``), one row each, in ``quarantine/files``."""
+    now = _now()
+    rows = [
+        (
+            d.bronze_file,
+            channel,
+            UNREADABLE_FILE,
+            d.error_message,
+            d.file_bytes,
+            d.recovered_bytes,
+            d.recovered_lines,
+            int(batch_id),
+            run_id,
+            now,
+        )
+        for d, channel in zip(damaged, channels, strict=True)
+    ]
+    delta.append(spark.createDataFrame(rows, FILE_QUARANTINE_SCHEMA), paths.quarantine("files"), txn=txn)
 
 
 def read_accounting(spark: SparkSession, paths: LakePaths) -> DataFrame:
