@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export SPARK_VERSION := 3.5
 export LAKEHOUSE_JARS_DIR := $(CURDIR)/$(JARS)
 
-.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium
+.PHONY: setup demo test lint cfn-lint checkov pytest wheel jars clean bench help chromium postgres
 
 help:
 	@echo "make demo   run the workflow on the embedded local default (lake under $(LAKE_ROOT)/)"
@@ -61,7 +61,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-pytest: setup chromium
+# PostgreSQL server binaries for the ledger tests (each test session starts its own throwaway
+# cluster on 127.0.0.1): Debian's package, like chromium above; no system service is started.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+
+pytest: setup chromium postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint cfn-lint checkov pytest

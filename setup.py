@@ -16,7 +16,7 @@ VERSIONS: dict = {}
 exec((HERE / "lib" / "lakehouse" / "_versions.py").read_text(), VERSIONS)
 
 # Folders (relative to the repository root) whose data files ship inside the wheel.
-ASSET_DIRS = ["contracts", "jobs", "config", "workflows"]
+ASSET_DIRS = ["contracts", "jobs", "config", "workflows", "experiments", "metrics"]
 ASSET_SUFFIXES = {".json", ".dqdl", ".yaml", ".yml", ".csv"}
 
 
@@ -38,9 +38,11 @@ setup(
     name="lakehouse",
     version="0.1.0",
     description="AWS Glue PySpark ETL suite: Bronze JSON events to Silver and Gold Delta tables",
+    license="Apache-2.0",
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
+    package_data={"lakehouse.finance.ledger": ["migrations/*.sql"]},
     install_requires=VERSIONS["RUNTIME_REQUIREMENTS"],
     extras_require={
         "local": VERSIONS["LOCAL_REQUIREMENTS"],

@@ -29,3 +29,33 @@ def lake(tmp_path):
     root = tmp_path / "lake"
     root.mkdir()
     return str(root)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL on 127.0.0.1: a throwaway cluster in a temp folder for the test session.
+
+    Never skipped: when the server cannot start, every test that needs it fails with the reason.
+    """
+    from lakehouse.finance.ledger.server import PostgresUnavailable, throwaway_server
+
+    server_cm = throwaway_server()
+    try:
+        server = server_cm.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"the test PostgreSQL server could not start: {exc}", pytrace=False)
+    yield server
+    server_cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def ledger_db(postgres):
+    """A new, empty database on the session's PostgreSQL; its libpq connection string."""
+    import uuid
+
+    import psycopg
+
+    name = f"ledger_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres.dsn(name)

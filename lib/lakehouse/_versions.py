@@ -14,6 +14,8 @@ SCALA_BINARY = "2.12"
 RUNTIME_REQUIREMENTS = [
     "pydeequ==1.7.0",
     "PyYAML>=6.0,<7",
+    "jsonschema>=4.18,<5",  # the experiment registry and metric files are validated at run time
+    "scipy>=1.13,<2",  # distributions of the experiment statistics
 ]
 
 # The Glue runtime, reproduced locally (Glue provides these itself).
@@ -28,6 +30,8 @@ LOCAL_REQUIREMENTS = [
     # The HTML report's charts: Vega-Lite rendered to SVG natively (Vega's own libraries in a
     # Rust build), so the report is static SVG with no script, CDN or network at view time.
     "vl-convert-python==1.9.0.post1",
+    # The ledger (PostgreSQL) for local runs and tests: migrations, seeding, the snapshot export.
+    "psycopg[binary]==3.3.6",
 ]
 
 DEV_REQUIREMENTS = [
@@ -42,6 +46,8 @@ DEV_REQUIREMENTS = [
     "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
     "psutil==7.0.0",
     "websocket-client==1.9.2",  # the report test drives Debian's chromium over DevTools
+    "pre-commit==4.7.0",
+    "pre-commit-hooks==6.0.0",  # the hooks of .pre-commit-config.yaml, run from .venv
 ]
 
 # checkov pins dependencies that clash with cfn-lint's, so it lives in its own virtualenv.

@@ -4,6 +4,7 @@ Examples::
 
     lakehouse run bronze_to_silver --lake-root .lake
     lakehouse run finance_close --lake-root .lake --business-date 2026-11-26
+    lakehouse replay-quarantine --lake-root .lake --pii-key-file keys.json --contracts-path contracts
     lakehouse demo --lake-root .lake
     lakehouse workflow run --lake-root .lake [--from JOB | --only JOB]
     lakehouse tables --lake-root .lake
@@ -125,11 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser(
         "replay-quarantine",
-        help="re-process quarantined records after a contract fix, exactly once",
+        help="re-process quarantined records after a contract fix, exactly once "
+        "(the same as `run replay_quarantine`)",
         parents=[logging_parent],
     )
-    replay.add_argument("--lake-root", required=True, help="lake root URI or folder")
-    replay.add_argument("--error-type", help="only records with this error_type (default: all)")
+    add_cli_options(replay, get_job("replay_quarantine").config_class)
+    replay.add_argument("--driver-memory", help="Spark driver memory for a local run, e.g. 2g.")
+    replay.set_defaults(job="replay_quarantine")
 
     _add_workflow_commands(commands, logging_parent)
 
@@ -164,15 +167,16 @@ def _run(args: argparse.Namespace) -> int:
     from lakehouse.workflow.runner import FAILED, SUCCEEDED, StepOutcome, job_summary, log_step, plain_error
 
     spec = get_job(args.job)
+    prog = "lakehouse " + (f"run {spec.name}" if args.command == "run" else args.command)
     try:
         config = config_from_cli(spec.config_class, spec.name, args)
     except ConfigError as exc:
-        print(f"lakehouse run {spec.name}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(args)
     outcome = run_job(spec, config, driver_memory=args.driver_memory)
     if outcome.status in ("BUSY", "NOT_STARTED"):
-        print(f"lakehouse run {spec.name}: error: {outcome.error}", file=sys.stderr)
+        print(f"{prog}: error: {outcome.error}", file=sys.stderr)
         return outcome.code
     ok = outcome.code == EXIT_OK
     summary = job_summary(outcome.result) if ok else plain_error(spec.name, outcome.error)
@@ -328,10 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {lines:,} records in {files:,} files under {_absolute(args.lake_root)}/bronze")
         return 0
     if args.command == "replay-quarantine":
-        from lakehouse.jobs.replay_quarantine import replay_main
-
-        _setup_logging(args)
-        return replay_main(args.lake_root, error_type=args.error_type)
+        return _run(args)
     if args.command == "deploy":
         from lakehouse import deploy as deploy_module
 

@@ -23,7 +23,7 @@ TABLES = ["silver", "quarantine"]
 
 def job_command(lake: Path) -> list[str]:
     return [sys.executable, "-m", "lakehouse.cli", "run", "bronze_to_silver", "--lake-root", str(lake),
-            "--max-files-per-trigger", "2"]  # fmt: skip
+            "--max-files-per-trigger", "2", "--log-format", "json"]  # fmt: skip
 
 
 def run_to_completion(lake: Path) -> None:
@@ -33,9 +33,15 @@ def run_to_completion(lake: Path) -> None:
 
 def run_and_kill_after(lake: Path, batches: int) -> None:
     """Start the job and SIGKILL it right after its n-th micro-batch was committed."""
-    process = subprocess.Popen(job_command(lake), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        job_command(lake),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     seen = 0
-    for line in process.stderr:
+    for line in process.stdout:  # JSON log lines
         if '"msg": "batch processed"' in line:
             seen += 1
             if seen == batches:

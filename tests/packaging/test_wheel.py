@@ -34,6 +34,8 @@ def test_wheel_holds_the_library_and_its_declarative_assets(wheel):
     assert "lakehouse/runtime.py" in names
     assert any(n.startswith("lakehouse/_assets/contracts/") and n.endswith(".json") for n in names)
     assert "lakehouse/_assets/jobs/bronze_to_silver/rulesets/ingest_accounting.dqdl" in names
+    assert "lakehouse/_assets/experiments/schema/experiment.schema.json" in names
+    assert "lakehouse/_assets/metrics/facts/bookings.yaml" in names
     assert not any(n.startswith(("tests/", "bench/", "infra/")) for n in names)
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from lakehouse.cli import main
 from lakehouse.lake import delta
-from lakehouse.workflow.query import QueryError, format_rows, list_tables, run_query
+from lakehouse.workflow.query import QueryError, format_rows, list_tables, run_query, spec_descriptions
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,20 @@ def catalog(spark, tmp_path_factory):
     spark.sql("DROP TABLE IF EXISTS gold.wf_query_orders")
 
 
-def test_tables_lists_row_counts_and_descriptions(spark, catalog):
-    info = {t.name: t for t in list_tables(spark)}
+def test_tables_lists_row_counts_and_descriptions_from_the_specs(spark, catalog):
+    info = {t.name: t for t in list_tables(spark, descriptions={catalog: "Orders, one row per order."})}
     assert info[catalog].rows == 3
     assert info[catalog].description == "Orders, one row per order."
+    assert spec_descriptions()["silver.events"].startswith("Every valid event")
+
+
+def test_registering_an_existing_table_adds_no_delta_commit(spark, catalog):
+    """A commit after the audited one would move the table past its audit watermark."""
+    path = spark.sql(f"DESCRIBE DETAIL {catalog}").collect()[0]["location"]
+    before = delta.current_version(spark, path)
+    spark.sql(f"DROP TABLE {catalog}")
+    delta.register_table(spark, catalog, path, comment="Orders, one row per order.")
+    assert delta.current_version(spark, path) == before == 0
 
 
 def test_query_results_as_table_csv_and_json(spark, catalog):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lakehouse.config import JobConfig
 
-JOB_NAMES = ("bronze_to_silver", "silver_to_gold", "finance_close")
+JOB_NAMES = ("bronze_to_silver", "silver_to_gold", "finance_close", "replay_quarantine")
 
 
 @dataclass(frozen=True)

@@ -26,4 +26,4 @@ class Config(JobConfig):
 
 
 def run(spark: SparkSession, config: Config) -> JobResult:
-    raise NotImplementedError("finance_close is built in a later issue")
+    raise NotImplementedError("finance_close: the daily close is not available in this build")

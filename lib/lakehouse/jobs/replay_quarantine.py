@@ -1,4 +1,11 @@
-"""Replay quarantined records after a contract fix; those that now pass move to Silver once.
+"""replay_quarantine: after a contract fix, move the quarantined records that now pass to Silver, once.
+
+A job like the others: its config is bronze_to_silver's (the same PII key, environment,
+contracts and limits, so a replayed row is hashed and typed exactly as the main job
+would have written it) plus ``error_type``; it runs from its Glue entrypoint
+(``jobs/replay_quarantine/replay_quarantine.py``), ``lakehouse run replay_quarantine``
+or ``lakehouse replay-quarantine``, and is recorded in the run log. Outside ``env=local``
+a run without ``pii_secret_id`` or ``pii_key_file`` is refused before it starts.
 
 Each replay has a sequence number (completed replays + 1) used as its Delta
 transaction version, so a replay killed half-way and started again applies each
@@ -10,14 +17,16 @@ records that still fail stay in quarantine as they were.
 from __future__ import annotations
 
 import logging
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakehouse.config import ConfigError, option
 from lakehouse.events import to_canonical
+from lakehouse.jobs import JobResult
 from lakehouse.jobs import bronze_to_silver as b2s
 from lakehouse.lake import delta
 from lakehouse.silver import tables
@@ -35,7 +44,25 @@ REPLAY_RUNS_SCHEMA = T.StructType(
 )
 
 
-def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class Config(b2s.Config):
+    error_type: str = option("", help="Replay only quarantined records of this error_type (default: all).")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Refused here, before any Spark starts; bronze_to_silver's pii_hasher refuses the same at run time.
+        if self.env != "local" and not (self.pii_secret_id or self.pii_key_file):
+            raise ConfigError(
+                f"argument --pii_secret_id: required in env {self.env!r} (the dev key is local only)"
+            )
+
+
+def run(spark: SparkSession, config: Config) -> JobResult:
+    counts = replay(spark, config)
+    return JobResult(rows_in=counts["records"], rows_out=counts["moved_to_silver"], details=counts)
+
+
+def replay(spark: SparkSession, config: Config) -> dict[str, int]:
     """Re-validate pending quarantined records; returns counts (records, moved, still_failing)."""
     from delta.tables import DeltaTable
 
@@ -48,8 +75,8 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
     delta.create_if_absent(spark, runs_path, REPLAY_RUNS_SCHEMA)
     seq = spark.read.format("delta").load(runs_path).count() + 1
     pending = spark.read.format("delta").load(quarantine_path).where(F.col("replayed_run_id").isNull())
-    if error_type:
-        pending = pending.where(F.col("error_type") == error_type)
+    if config.error_type:
+        pending = pending.where(F.col("error_type") == config.error_type)
     pending = pending.persist()
     totals = {"records": 0, "moved_to_silver": 0, "duplicates": 0}
     try:
@@ -96,18 +123,3 @@ def replay(spark: SparkSession, config: b2s.Config, *, error_type: str | None = 
     result = {**totals, "still_failing": still}
     log.info("quarantine replayed", extra=result)
     return result
-
-
-def replay_main(lake_root: str, *, error_type: str | None = None) -> int:
-    """``lakehouse replay-quarantine``: run a replay as a job of its own, in the run log."""
-    from lakehouse.entrypoint import execute
-    from lakehouse.jobs import JobResult, JobSpec
-
-    def run(spark: SparkSession, config: b2s.Config) -> JobResult:
-        counts = replay(spark, config, error_type=error_type)
-        return JobResult(rows_in=counts["records"], rows_out=counts["moved_to_silver"], details=counts)
-
-    spec = JobSpec("replay_quarantine", "replay quarantined records", b2s.Config, run)
-    config = b2s.Config(JOB_NAME="replay_quarantine", lake_root=lake_root, run_id=uuid.uuid4().hex)
-    code, _ = execute(spec, config)
-    return code

@@ -127,8 +127,9 @@ def register_table(spark: SparkSession, name: str, path: str, *, comment: str = 
         if _same_location(location, path):
             return
         spark.sql(f"DROP TABLE {name}")
+    # COMMENT applies only where CREATE starts the log; an existing log is never given a COMMENT ON
+    # commit, which would move the table past its audit watermark and its Delta txn ids.
+    # `lakehouse tables` falls back to the table specs' descriptions (workflow.query).
     escaped = comment.replace("'", "\\'")
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{path}' COMMENT '{escaped}'")
-    if comment:  # over an existing Delta log, CREATE keeps that log's (empty) description
-        spark.sql(f"COMMENT ON TABLE {name} IS '{escaped}'")
     log.info("table registered", extra={"table": name})

@@ -32,8 +32,37 @@ class TableInfo:
     description: str
 
 
-def list_tables(spark: SparkSession, *, prefix: str = "") -> list[TableInfo]:
-    """Every table of the layer databases with its row count and catalog description."""
+def spec_descriptions() -> dict[str, str]:
+    """Table descriptions as the specs state them: ``{"silver.events": "...", "gold.mart_x": "..."}``.
+
+    Silver's table specs and every mart spec of every job (``jobs/<job>/marts/*.yaml``).
+    """
+    import yaml
+
+    from lakehouse.assets import asset_dir
+    from lakehouse.silver.tables import table_specs
+
+    found = {
+        f"silver.{name}": str(spec.get("description", "")).strip() for name, spec in table_specs().items()
+    }
+    for path in sorted(asset_dir("jobs").glob("*/marts/*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        name = f"{raw.get('layer', 'gold')}.{raw.get('name', path.stem)}"
+        description, grain = str(raw.get("description", "")).strip(), str(raw.get("grain", "")).strip()
+        found[name] = f"{description} Grain: {grain}." if grain else description
+    return found
+
+
+def list_tables(
+    spark: SparkSession, *, prefix: str = "", descriptions: dict[str, str] | None = None
+) -> list[TableInfo]:
+    """Every table of the layer databases with its row count and description.
+
+    The description is the catalog's (or the Delta log's) where it has one, else the spec's
+    (``descriptions``, by default :func:`spec_descriptions`).
+    """
+    if descriptions is None:
+        descriptions = spec_descriptions()
     found = []
     databases = {d.name for d in spark.catalog.listDatabases()}
     for layer in LAYERS:
@@ -44,7 +73,8 @@ def list_tables(spark: SparkSession, *, prefix: str = "") -> list[TableInfo]:
             if table.isTemporary:
                 continue
             name = f"{database}.{table.name}"
-            found.append(TableInfo(name, spark.table(name).count(), _description(spark, name, table)))
+            described = _description(spark, name, table) or descriptions.get(f"{layer}.{table.name}", "")
+            found.append(TableInfo(name, spark.table(name).count(), described))
     return found
 
 
