@@ -46,6 +46,7 @@ DEV_REQUIREMENTS = [
     "wheel==0.45.1",  # setuptools 65 (the venv default) needs it for `build --no-isolation`
     "psutil==7.0.0",
     "websocket-client==1.9.2",  # the report test drives Debian's chromium over DevTools
+    "deltalake==1.6.6",  # delta-rs: Gold tables are read by an engine other than Spark in tests
     "pre-commit==4.7.0",
     "pre-commit-hooks==6.0.0",  # the hooks of .pre-commit-config.yaml, run from .venv
 ]

@@ -98,7 +98,13 @@ def quarantine_daily(ctx: BuildContext) -> DataFrame:
 
 
 def dq_outcomes_daily(ctx: BuildContext) -> DataFrame:
-    results = ctx.input(DQ_RESULTS)
+    results = ctx.optional_input(DQ_RESULTS)
+    if results is None:  # a lake where no rule was evaluated yet
+        return _empty(
+            ctx,
+            "date DATE, job STRING, table_name STRING, severity STRING, n_evaluated BIGINT, "
+            "n_passed BIGINT, n_failed BIGINT",
+        )
     return results.groupBy(F.to_date("evaluated_at").alias("date"), "job", "table_name", "severity").agg(
         F.count(F.lit(1)).cast("bigint").alias("n_evaluated"),
         F.count_if(F.col("outcome") == "Passed").cast("bigint").alias("n_passed"),
@@ -107,7 +113,14 @@ def dq_outcomes_daily(ctx: BuildContext) -> DataFrame:
 
 
 def job_runs(ctx: BuildContext) -> DataFrame:
-    runs = ctx.input(RUN_LOG)
+    runs = ctx.optional_input(RUN_LOG)
+    if runs is None:  # the first run of a lake
+        return _empty(
+            ctx,
+            "run_id STRING, job STRING, status STRING, run_date DATE, started_at TIMESTAMP, "
+            "ended_at TIMESTAMP, duration_s BIGINT, rows_in BIGINT, rows_out BIGINT, "
+            "rows_quarantined BIGINT, error STRING",
+        )
     return runs.select(
         "run_id",
         "job",

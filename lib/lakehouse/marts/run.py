@@ -368,16 +368,19 @@ class MartRun:
     # ------------------------------------------------------------------------------ plan
 
     def _horizon(self, spec: MartSpec, inputs: dict[str, PinnedInput]) -> D.DateRange | None:
-        if spec.horizon is None:
+        """The dates the mart's horizon inputs span (the union when it names several)."""
+        ranges = []
+        for table, column in spec.horizon_sources:
+            pinned = inputs.get(table)
+            if pinned is None or pinned.df is None:
+                continue
+            (row,) = pinned.df.agg(F.min(column).alias("lo"), F.max(column).alias("hi")).collect()
+            if row.lo is not None:
+                ranges.append((row.lo, row.hi))
+        if not ranges:
             return None
-        table, column = spec.horizon
-        pinned = inputs.get(table)
-        if pinned is None or pinned.df is None:
-            return None
-        (row,) = pinned.df.agg(F.min(column).alias("lo"), F.max(column).alias("hi")).collect()
-        if row.lo is None:
-            return None
-        return (D.week_start(row.lo), row.hi) if spec.date_grain == "week" else (row.lo, row.hi)
+        lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        return (D.week_start(lo), hi) if spec.date_grain == "week" else (lo, hi)
 
     def plan(self, spec: MartSpec) -> MartPlan:
         """What this run must rebuild of ``spec``, from the ledger and the inputs' changes."""

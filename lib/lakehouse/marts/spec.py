@@ -124,7 +124,8 @@ class MartSpec:
     date_column: str | None = None
     date_grain: str = "day"
     partitioned_by: tuple[str, ...] = ()
-    horizon: tuple[str, str] | None = None  # (input table, date column) bounding the mart's dates
+    # (input table, date column) bounding the mart's dates, or several such pairs (their union)
+    horizon: tuple[str, str] | tuple[tuple[str, str], ...] | None = None
     incremental: str = ""
     reconciliations: tuple[ReconciliationSpec, ...] = ()
     ruleset: Path | None = None
@@ -139,6 +140,15 @@ class MartSpec:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def horizon_sources(self) -> list[tuple[str, str]]:
+        """The (input table, date column) pairs whose dates bound the mart's dates."""
+        if self.horizon is None:
+            return []
+        if isinstance(self.horizon[0], str):
+            return [self.horizon]  # type: ignore[list-item]
+        return list(self.horizon)  # type: ignore[arg-type]
 
     def column(self, name: str) -> ColumnSpec:
         for c in self.columns:
@@ -294,7 +304,10 @@ def parse_spec(
     bad = [r.name for r in reconciliations if r.severity not in ("blocking", "warn")]
     if bad:
         raise MartDefinitionError(f"{where}: reconciliation severity must be blocking or warn: {bad}")
-    horizon = tuple(raw["horizon"]) if raw.get("horizon") else None
+    horizon = None
+    if raw.get("horizon"):
+        nested = not isinstance(raw["horizon"][0], str)
+        horizon = tuple(tuple(h) for h in raw["horizon"]) if nested else tuple(raw["horizon"])
     if horizon is None and date_column and inputs and inputs[0].read_column:
         horizon = (inputs[0].table, inputs[0].read_column)
     ruleset = None
