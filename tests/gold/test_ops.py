@@ -88,14 +88,13 @@ def lake(spark, silver):
     return silver
 
 
-def test_every_mart_is_published_and_registered_in_the_gold_catalog(spark, lake):
+def test_every_mart_is_published_and_registered_with_column_comments(spark, lake):
     assert {m: s["status"] for m, s in lake.summary.items()} == dict.fromkeys(lake.all_marts, "published")
     tables = {r.tableName for r in spark.sql(f"SHOW TABLES IN {lake.prefix}gold").collect()}
     assert set(lake.all_marts) <= tables
-    comment = spark.sql(f"DESCRIBE TABLE EXTENDED {lake.prefix}gold.mart_slo_status").where(
-        "col_name = 'Comment'"
-    )
-    assert "error budget" in comment.first().data_type
+    columns = spark.sql(f"DESCRIBE TABLE {lake.prefix}gold.mart_slo_status").collect()
+    comments = {r.col_name: r.comment for r in columns}
+    assert comments["error_budget_remaining"].startswith("Share of the window's error budget left")
 
 
 def test_quarantine_rate_by_channel_and_reason(spark, lake):
