@@ -17,10 +17,25 @@ def session_lake(tmp_path_factory):
 def spark(session_lake):
     from lakehouse.runtime import local_spark_session, shutdown_callback_server
 
-    session = local_spark_session(str(session_lake), app_name="lakehouse-tests", shuffle_partitions=2)
+    # One JVM serves every test of the session: a heap of 4 GiB (of 24) and cached frames released
+    # after each module (below) keep the hundreds of small lakes from exhausting it.
+    session = local_spark_session(
+        str(session_lake), app_name="lakehouse-tests", shuffle_partitions=2, driver_memory="4g"
+    )
     yield session
     shutdown_callback_server(session)
     session.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def release_cached_frames():
+    """After each test module, drop whatever it left cached in the session's JVM."""
+    yield
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.catalog.clearCache()
 
 
 @pytest.fixture
