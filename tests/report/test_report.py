@@ -66,7 +66,7 @@ def lake(spark, tmp_path_factory) -> str:
         for i, (sev, out) in enumerate([("blocking", "Passed")] * 5 + [("warn", "Failed")])
     ]
     delta.append(spark.createDataFrame(dq, DQ_RESULTS_SCHEMA), paths.system("dq_results"))
-    accounting = [("r0", ch, 0, 3, 50, 45, 2, 1, 2, T0) for ch in ("collect", "webhooks/stripe")]
+    accounting = [("r0", ch, 0, 3, 50, 45, 2, 1, 2, T0, 3, 3, 0) for ch in ("collect", "webhooks/stripe")]
     delta.append(spark.createDataFrame(accounting, ACCOUNTING_SCHEMA), paths.system("ingest_batches"))
     events = [
         (f"e{i}", T0.date() - timedelta(days=i % 3), "client" if i % 2 else "stripe") for i in range(30)
