@@ -76,4 +76,8 @@ class Config(JobConfig):
 
 
 def run(spark: SparkSession, config: Config) -> JobResult:
-    raise NotImplementedError("finance_close: the daily close is not available in this build")
+    raise NotImplementedError(
+        "finance_close: the daily close is not available in this build: it reconciles nothing and "
+        "publishes no close marts (the ledger schema, its migrations and the snapshot export are in "
+        "lakehouse.finance.ledger)"
+    )

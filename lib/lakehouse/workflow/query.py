@@ -3,7 +3,7 @@
 Example::
 
     columns, rows, truncated = run_query(spark, "select count(*) as n from silver.events")
-    print(format_rows(columns, rows, "table"))
+    format_rows(columns, rows, "table")   # "n\n-----\n18706\n(1 row)"
     list_tables(spark)   # [TableInfo(name='silver.events', rows=18706, description='...'), ...]
 """
 
