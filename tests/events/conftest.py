@@ -34,14 +34,15 @@ def bronze(spark, cases):
     return spark.createDataFrame(rows, INPUT_SCHEMA)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def canonical(bronze, registry, pii):
+    # Module-scoped: the cache of each test module is released when it ends (tests/conftest.py).
     out = to_canonical(bronze, registry, max_record_bytes=MAX_RECORD_BYTES, pii=pii).cache()
     yield out
     out.unpersist()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def rows(canonical, cases):
     """case name -> output Row."""
     by_line = {r.bronze_line: r for r in canonical.collect()}
