@@ -41,7 +41,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
-    packages=find_packages("lib"),
+    # The synthetic generator serves tests, the demo and the bench; Glue never loads it.
+    packages=find_packages("lib", exclude=["lakehouse.synthetic", "lakehouse.synthetic.*"]),
     package_data={"lakehouse.finance.ledger": ["migrations/*.sql"]},
     install_requires=VERSIONS["RUNTIME_REQUIREMENTS"],
     extras_require={

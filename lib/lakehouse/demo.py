@@ -37,13 +37,26 @@ class LateHour:
     redelivered_file: Path | None
 
 
+def _generator():
+    """The synthetic Bronze generator, which ships with a source checkout and not in the Glue wheel."""
+    try:
+        from lakehouse.synthetic import bronze
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            "the demo needs the synthetic data generator, which is not part of the Glue wheel: "
+            "run it from a source checkout (make demo)"
+        ) from exc
+    return bronze
+
+
 def generate_sample_bronze(lake_root: str, events: int, *, days: int = 3, end: datetime | None = None):
     """Write sample Bronze files (all channels, faults included) for the ``days`` before ``end``."""
-    from lakehouse.synthetic.bronze import GeneratorSpec, generate_bronze
+    generator = _generator()
 
     end = (end or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    spec = GeneratorSpec(events=events, start=end - timedelta(days=days), hours=24 * days).with_faults()
-    return generate_bronze(lake_root, spec)
+    start = end - timedelta(days=days)
+    spec = generator.GeneratorSpec(events=events, start=start, hours=24 * days).with_faults()
+    return generator.generate_bronze(lake_root, spec)
 
 
 def _redeliver_a_stripe_webhook(lake_root: str, hour: datetime) -> Path | None:
@@ -61,10 +74,10 @@ def _redeliver_a_stripe_webhook(lake_root: str, hour: datetime) -> Path | None:
 
 def land_late_hour(lake_root: str, events: int, *, hour: datetime) -> LateHour:
     """One more arrival hour: new events, events from earlier days, a redelivered webhook."""
-    from lakehouse.synthetic.bronze import GeneratorSpec, generate_bronze
+    generator = _generator()
 
-    spec = GeneratorSpec(events=events, start=hour, hours=1, seed=11, late_rate=LATE_HOUR_LATE_RATE)
-    generated = generate_bronze(lake_root, spec)
+    spec = generator.GeneratorSpec(events=events, start=hour, hours=1, seed=11, late_rate=LATE_HOUR_LATE_RATE)
+    generated = generator.generate_bronze(lake_root, spec)
     records = sum(c.lines for c in generated.channels.values())
     late = sum(c.late_events for c in generated.channels.values())
     return LateHour(hour, records, late, _redeliver_a_stripe_webhook(lake_root, hour))

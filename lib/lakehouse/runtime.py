@@ -6,7 +6,8 @@ Delta and Deequ jars that ``make jars`` resolved into ``.jars/`` and an embedded
 (Derby) metastore under ``<lake_root>/_system/metastore`` so that the ``silver`` and
 ``gold`` databases persist across runs. Under Glue (the Glue JVM classes are on the
 classpath) the session is wrapped in a ``GlueContext`` and the run is bracketed by
-``Job.init`` / ``Job.commit``; ``awsglue`` is imported nowhere else.
+``Job.init`` / ``Job.commit``. The Glue session and Job come only from here; the one
+other use of ``awsglue`` is ``config.py`` asking its ``getResolvedOptions`` for arguments.
 
 Example::
 
@@ -206,7 +207,7 @@ class JobRuntime:
 
 
 def _glue_session(config, argv_for_glue: dict[str, str]):
-    """Session and Job under AWS Glue (the only place awsglue is imported)."""
+    """Session and Job under AWS Glue (the only place a GlueContext is made)."""
     from awsglue.context import GlueContext
     from awsglue.job import Job
     from pyspark.context import SparkContext

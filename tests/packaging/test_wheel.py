@@ -37,6 +37,7 @@ def test_wheel_holds_the_library_and_its_declarative_assets(wheel):
     assert "lakehouse/_assets/experiments/schema/experiment.schema.json" in names
     assert "lakehouse/_assets/metrics/facts/bookings.yaml" in names
     assert not any(n.startswith(("tests/", "bench/", "infra/")) for n in names)
+    assert not any(n.startswith("lakehouse/synthetic/") for n in names)  # tests, demo and bench only
 
 
 def test_job_entrypoint_runs_from_the_wheel_with_spark_submit(wheel, tmp_path, spark):

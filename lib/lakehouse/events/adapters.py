@@ -33,7 +33,7 @@ Channels and their identity rules:
 
 Example::
 
-    fields = adapter_fields(parsed_df_columns, pii)   # used by to_canonical
+    parsed = parse_stages(df.withColumn("_v", F.col("value")), pii)   # as to_canonical does
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Delta Lake writers and catalog registration used by every job.
 
-Writers here are the only code that mutates tables. Each takes an optional
-``txn`` (application id, version) so a retried micro-batch is applied once:
-Delta records the pair in the table's log and skips a write it has already seen.
+The appends, creations and transactions every job writes through. MERGEs are built beside
+the table they change (``silver/tables.py``, ``marts/publish.py``, the quarantine replay)
+and run inside ``dml_transaction``. Each write takes an optional ``txn`` (application id,
+version) so a retried micro-batch is applied once: Delta records the pair in the table's
+log and skips a write it has already seen.
 
 Example::
 

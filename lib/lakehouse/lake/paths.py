@@ -1,4 +1,4 @@
-"""Paths of the storage contract under one root URI (see ARCHITECTURE.md).
+"""Paths of the storage contract under one root URI (the README, "Architecture in a few lines").
 
 Example::
 
