@@ -101,3 +101,20 @@ def test_secrets_are_masked_in_the_recorded_arguments():
     )
     assert config.masked_arguments()["pii_secret_id"] == "****"
     assert config.masked_arguments()["lake_root"] == "/l"
+
+
+@given(
+    lake_root=st.from_regex(r"(/|s3://)[a-z0-9][a-z0-9/_=.-]{0,30}", fullmatch=True),
+    run_id=st.from_regex(r"[A-Za-z0-9_]{1,20}", fullmatch=True),
+    inline=st.booleans(),
+)
+def test_the_equivalent_parser_reads_what_awsglue_resolves(lake_root, run_id, inline):
+    from lakehouse.config import _glue_pairs, _resolve_with_awsglue
+
+    pairs = [("JOB_NAME", "bronze_to_silver"), ("lake_root", lake_root), ("run_id", run_id)]
+    argv = [f"--{k}={v}" for k, v in pairs] if inline else [t for k, v in pairs for t in (f"--{k}", v)]
+    argv += ["--JOB_RUN_ID", "jr_1", "--enable-metrics", "true"]
+    names = [k for k, _ in pairs]
+    resolved = _resolve_with_awsglue(argv, names)
+    assert resolved is not None, "awsglue (awsglue-dev) is a dev dependency and must be importable"
+    assert resolved == {name: _glue_pairs(argv)[name] for name in names}

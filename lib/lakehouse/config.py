@@ -138,9 +138,9 @@ def build_config(config_class: type[C], values: dict[str, str]) -> C:
     return config_class(**kwargs)
 
 
-def _split_glue_argv(argv: list[str], known: set[str]) -> dict[str, str]:
-    """Equivalent of awsglue's getResolvedOptions: ``--name value`` or ``--name=value`` pairs."""
-    values: dict[str, str] = {}
+def _glue_pairs(argv: list[str]) -> dict[str, str]:
+    """Every ``--name value`` or ``--name=value`` pair, as awsglue's getResolvedOptions reads them."""
+    pairs: dict[str, str] = {}
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -153,21 +153,15 @@ def _split_glue_argv(argv: list[str], known: set[str]) -> dict[str, str]:
             value, i = argv[i + 1], i + 2
         else:
             value, i = "", i + 1
-        if name in known:
-            values[name] = value
-        elif name in GLUE_SYSTEM_ARGUMENTS or "-" in name:
-            # Glue's own arguments (--job-bookmark-option, --enable-metrics, ...) are not ours.
-            continue
-        else:
-            raise ConfigError(f"unknown argument --{name}")
-    return values
+        pairs[name] = value
+    return pairs
 
 
 def _resolve_with_awsglue(argv: list[str], names: list[str]) -> dict[str, str] | None:
     """Ask awsglue's getResolvedOptions, where it is importable; None when it is not."""
     try:
         from awsglue.utils import GlueArgumentError, getResolvedOptions
-    except Exception:  # noqa: BLE001 - awsglue absent or broken: fall back to the equivalent parser
+    except Exception:  # noqa: BLE001 - awsglue absent or broken: the pairs above are its equivalent
         return None
     try:
         resolved = getResolvedOptions(["job", *argv], names)
@@ -179,35 +173,24 @@ def _resolve_with_awsglue(argv: list[str], names: list[str]) -> dict[str, str] |
 def parse_glue_arguments(config_class: type[C], argv: list[str]) -> C:
     """Parse Glue-style arguments (``--JOB_NAME x --lake_root y``) into a config.
 
-    Uses awsglue's ``getResolvedOptions`` when it can be imported (Glue, the Glue Docker
-    image, ``awsglue-dev``), asking it for the required names plus the optional names
-    present; otherwise an equivalent parser. Glue's own system arguments are ignored;
-    an unknown argument of ours is an error.
+    One path from argv to the frozen config: the pairs are read once; where awsglue can be
+    imported (Glue, the Glue Docker image, ``awsglue-dev``) its ``getResolvedOptions`` resolves
+    the names present, and ``build_config`` checks what is missing. Glue's own system arguments
+    are ignored (``JOB_RUN_ID`` is the default ``run_id``); an unknown argument of ours is an error.
     """
     known = {f.name for f in dataclasses.fields(config_class)}
-    values = _split_glue_argv(argv, known)
-    missing = [name for name in required_arguments(config_class) if name not in values]
-    if missing:
-        raise ConfigError("missing required argument(s): " + ", ".join(f"--{m}" for m in missing))
-    resolved = _resolve_with_awsglue(argv, sorted(values)) if values else {}
+    pairs = _glue_pairs(argv)
+    for name in pairs:
+        # Glue's own arguments (--JOB_RUN_ID, --job-bookmark-option, --enable-metrics, ...) are not ours.
+        if name not in known and name not in GLUE_SYSTEM_ARGUMENTS and "-" not in name:
+            raise ConfigError(f"unknown argument --{name}")
+    values = {name: value for name, value in pairs.items() if name in known}
+    resolved = _resolve_with_awsglue(argv, sorted(values)) if values else None
     if resolved is not None:
         values = resolved
-    if "JOB_RUN_ID" in argv_names(argv) and "run_id" not in values:
-        values["run_id"] = _value_of(argv, "JOB_RUN_ID")
+    if "run_id" not in values and "JOB_RUN_ID" in pairs:
+        values["run_id"] = pairs["JOB_RUN_ID"]
     return build_config(config_class, values)
-
-
-def argv_names(argv: list[str]) -> set[str]:
-    return {token[2:].partition("=")[0] for token in argv if token.startswith("--")}
-
-
-def _value_of(argv: list[str], name: str) -> str:
-    for i, token in enumerate(argv):
-        if token == f"--{name}" and i + 1 < len(argv):
-            return argv[i + 1]
-        if token.startswith(f"--{name}="):
-            return token.split("=", 1)[1]
-    return ""
 
 
 def add_cli_options(parser: argparse.ArgumentParser, config_class: type[JobConfig]) -> None:
