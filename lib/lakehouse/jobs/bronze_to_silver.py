@@ -339,18 +339,12 @@ def update_stripe_objects(ctx: BatchContext) -> None:
             behind.setdefault(done, []).append(object_type)
     for done, object_types in behind.items():
         with ctx.timed("stripe_objects"):
-            reader = spark.read.format("delta")
             if done is None:
-                reader = reader.option("versionAsOf", upto)
+                rows = spark.read.format("delta").option("versionAsOf", upto).load(events_path)
             else:
-                reader = (
-                    reader.option("readChangeFeed", "true")
-                    .option("startingVersion", done + 1)
-                    .option("endingVersion", upto)
-                )
-            rows = reader.load(events_path).where(F.col("family") == "stripe")
-            if done is not None:
-                rows = rows.where(F.col("_change_type") == "insert")
+                feed = delta.change_feed(spark, events_path, starting=done + 1, ending=upto)
+                rows = feed.where(F.col("_change_type") == "insert")
+            rows = rows.where(F.col("family") == "stripe")
             stripe_events = rows.localCheckpoint()
         try:
             for object_type in object_types:

@@ -26,6 +26,8 @@ from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse.lake import delta
+
 log = logging.getLogger(__name__)
 
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
@@ -81,13 +83,8 @@ def read_changes(spark: SparkSession, path: str, table: str, *, since: int | Non
         restores = _restores_between(spark, path, since, upto)
         if restores:
             return ChangeSet(table, since, upto, full_reason=f"{table} was restored (version {restores[-1]})")
-        rows = (
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", since + 1)
-            .option("endingVersion", upto)
-            .load(path)
-            .persist(StorageLevel.MEMORY_AND_DISK)
+        rows = delta.change_feed(spark, path, starting=since + 1, ending=upto).persist(
+            StorageLevel.MEMORY_AND_DISK
         )
         rows.count()  # read now: a vacuumed feed fails here, not inside a build
     except (CapturedException, Py4JJavaError) as exc:

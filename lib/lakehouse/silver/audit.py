@@ -62,16 +62,8 @@ def _changed_dates(spark: SparkSession, path: str, start: int, end: int) -> tupl
     from pyspark.errors import AnalysisException
 
     try:
-        rows = (
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", start)
-            .option("endingVersion", end)
-            .load(path)
-            .select(PARTITION_COLUMN)
-            .distinct()
-            .collect()
-        )
+        feed = delta.change_feed(spark, path, starting=start, ending=end)
+        rows = feed.select(PARTITION_COLUMN).distinct().collect()
     except (AnalysisException, Py4JJavaError) as exc:  # change feed off, or vacuumed
         log.warning(
             "change feed unavailable: auditing the whole table", extra={"path": path, "error": str(exc)[:200]}
@@ -85,14 +77,7 @@ def _rows_changed(spark: SparkSession, path: str, start: int, end: int) -> bool 
     from pyspark.errors import AnalysisException
 
     try:
-        feed = (
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", start)
-            .option("endingVersion", end)
-            .load(path)
-        )
-        return not feed.isEmpty()
+        return not delta.change_feed(spark, path, starting=start, ending=end).isEmpty()
     except (AnalysisException, Py4JJavaError):
         return None
 
