@@ -49,16 +49,22 @@ def ev(event_id: str, name: str, at: str, **fields) -> dict:
 
 
 class SilverLake:
-    def __init__(self, spark, root: Path, prefix: str):
+    def __init__(self, spark, root: Path, prefix: str, *, unwritten: tuple[str, ...] = ()):
+        """``unwritten``: family tables no event has reached yet (never created)."""
         self.spark = spark
         self.root = str(root)
         self.paths = LakePaths(self.root)
         self.prefix = prefix
-        for table, schema in FAMILIES.items():
+        written = [t for t in FAMILIES if t not in unwritten]
+        for table in written:
             delta.create_if_absent(
-                spark, self.paths.silver(table), schema, partition_by=["event_date"], change_data_feed=True
+                spark,
+                self.paths.silver(table),
+                FAMILIES[table],
+                partition_by=["event_date"],
+                change_data_feed=True,
             )
-        self.audit(*FAMILIES)
+        self.audit(*written)
 
     def add(self, table: str, *events: dict) -> None:
         """Append events to a family table and audit the new version."""

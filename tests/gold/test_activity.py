@@ -8,8 +8,9 @@ experiment exposure is not activity; an event with neither id is in no person.
 from datetime import date
 
 import pytest
+from lakehouse.lake import delta
 from pyspark.sql import functions as F
-from silver_lake import assert_rows, ev
+from silver_lake import FAMILIES, SilverLake, assert_rows, ev
 
 MARTS = ["dim_identity_map", "fct_user_day_activity", "dim_persons", "mart_active_users_daily"]
 CLIENT = "stg_client_events"
@@ -107,3 +108,20 @@ def test_a_late_event_rewrites_exactly_the_dates_its_rule_says(spark, lake):
     lake.run(MARTS, full_refresh=True)
     for mart in MARTS:
         assert sorted(lake.table(mart).collect()) == sorted(incremental[mart]), mart
+
+
+def test_a_family_with_no_event_yet_reads_as_empty_and_a_later_first_event_counts(spark, tmp_path):
+    fresh = SilverLake(spark, tmp_path, "t_unwritten_", unwritten=("stg_support_events",))
+    fresh.add(CLIENT, ev("a1", "page_viewed", "2025-01-30 09:00", user_id="uA"))
+    first = fresh.run(MARTS)
+    assert {m: s["status"] for m, s in first.items()} == dict.fromkeys(MARTS, "published")
+    assert active(fresh, d(1, 30)).select("dau").collect()[0].dau == 1
+
+    # The family's first event creates its table: the marts that read it catch up with it.
+    table = "stg_support_events"
+    delta.create_if_absent(
+        spark, fresh.paths.silver(table), FAMILIES[table], partition_by=["event_date"], change_data_feed=True
+    )
+    fresh.add(table, ev("s1", "complaint_filed", "2025-01-31 09:00", user_id="uB"))
+    fresh.run(MARTS)
+    assert active(fresh, d(1, 31)).select("dau").collect()[0].dau == 1

@@ -232,6 +232,7 @@ class MartRun:
         self.outcomes: list[RuleOutcome] = []
         self.published: dict[str, int] = {}
         self._pinned: dict[str, PinnedInput] = {}
+        self._registry = None  # the canon, loaded when a Silver input has not been written yet
         self._changes: dict[tuple[str, int | None, int], ChangeSet] = {}
         ensure_ledger(spark, paths)
         self.ledger = last_entries(spark, paths, job)
@@ -296,7 +297,8 @@ class MartRun:
                 audited = read_audited(self.spark, self.paths, table)
                 pinned = PinnedInput(table, audited.version, audited.df)
             except UnauditedInputError as exc:
-                pinned = PinnedInput(table, None, None, missing=str(exc))
+                empty = self._not_yet_written(spec_input)
+                pinned = PinnedInput(table, None, empty, missing=None if empty is not None else str(exc))
         else:
             path = self._path(table)
             version = delta.current_version(self.spark, path)
@@ -306,6 +308,23 @@ class MartRun:
             pinned = PinnedInput(table, version, df)
         self._pinned[table] = pinned
         return pinned
+
+    def _not_yet_written(self, spec_input: InputSpec) -> DataFrame | None:
+        """A Silver family table that does not exist yet (no event of its family so far): empty.
+
+        A table that exists without an audited version is not this case: it stays missing.
+        """
+        if spec_input.layer != "silver" or delta.table_exists(self.spark, self._path(spec_input.table)):
+            return None
+        from lakehouse.contracts import ContractRegistry
+        from lakehouse.silver.tables import empty_family_table
+
+        if self._registry is None:
+            self._registry = ContractRegistry.load()
+        empty = empty_family_table(self.spark, self._registry, spec_input.table.split(".", 1)[1])
+        if empty is not None:
+            log.info("input not written yet: read as empty", extra={"input": spec_input.table})
+        return empty
 
     def _published_rows(self, table: str) -> DataFrame | None:
         """The mart's rows as of its audit watermark (None before its first commit)."""
@@ -403,8 +422,8 @@ class MartRun:
         touched: set[date] = set()
         for spec_input in spec.inputs:
             pinned = inputs[spec_input.table]
-            if pinned.df is None:
-                continue
+            if pinned.df is None or (pinned.version is None and pinned.staged is None):
+                continue  # absent, or not written yet (read as empty): nothing changed in it
             cs = self.changes(spec, spec_input, pinned)
             plan.changes[spec_input.table] = cs
             if not spec_input.trigger or not cs.moved:

@@ -245,6 +245,22 @@ def read_accounting(spark: SparkSession, paths: LakePaths) -> DataFrame:
     return spark.read.format("delta").load(paths.system("ingest_batches"))
 
 
+def empty_family_table(spark: SparkSession, registry, table: str) -> DataFrame | None:
+    """A family table that no event of its family has reached yet, as its (empty) rows would be.
+
+    None when ``table`` is not a family table of the canon. Downstream layers read a family that
+    has not happened yet (no support ticket so far, say) as empty rather than as missing.
+    """
+    from lakehouse.events import family_table_schema
+
+    families = {registry.family_table_name(f): f for f in registry.families}
+    if table not in families:
+        return None
+    schema = family_table_schema(registry, families[table])
+    schema = schema.add("run_id", T.StringType()).add("ingested_at", T.TimestampType())
+    return spark.createDataFrame([], schema)
+
+
 def ensure_system_tables(spark: SparkSession, paths: LakePaths) -> None:
     delta.create_if_absent(spark, paths.system("ingest_batches"), ACCOUNTING_SCHEMA)
 
