@@ -24,7 +24,7 @@ from silver_lake import assert_rows, ev
 ATHENA_V3_MAX_READER_VERSION = 3
 ATHENA_V3_READER_FEATURES = {"columnMapping", "deletionVectors", "timestampNtz"}
 EVENTS = "event_id STRING, channel STRING, occurred_at TIMESTAMP, received_at TIMESTAMP, "
-EVENTS += "ingested_at TIMESTAMP, event_date DATE, family STRING"
+EVENTS += "ingested_at TIMESTAMP, event_date DATE, family STRING, event_at TIMESTAMP"
 QUARANTINE = "error_type STRING, channel STRING, quarantined_at TIMESTAMP"
 
 
@@ -39,7 +39,7 @@ def lake(spark, silver):
         ("e1", "collect", at("2025-03-02 09:59"), at("2025-03-02 10:00"), at("2025-03-02 10:30"), "client"),
         ("e2", "eventbridge", at("2025-03-02 04:49"), at("2025-03-02 04:50"), at("2025-03-02 05:00"), "lbg"),
     ]
-    rows = [(*e[:5], e[2].date(), e[5]) for e in events]
+    rows = [(*e[:5], e[2].date(), e[5], e[2]) for e in events]
     delta.append(spark.createDataFrame(rows, EVENTS), paths.silver("events"), change_data_feed=True)
     silver.audit("events")
     counts = {

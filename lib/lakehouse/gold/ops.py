@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse.gold.ratios import ratio
@@ -229,3 +229,94 @@ def slo_status(ctx: BuildContext) -> DataFrame:
     for r in rows[1:]:
         out = out.unionByName(r)
     return out
+
+
+def _arrivals(ctx: BuildContext) -> DataFrame:
+    """Silver events with their UTC arrival date and hour (Bronze receipt)."""
+    return ctx.window(EVENTS).withColumns(
+        {
+            "date": F.to_date("received_at"),
+            "arrival_hour": F.date_trunc("hour", "received_at"),
+        }
+    )
+
+
+def ingest_lag_hourly(ctx: BuildContext) -> DataFrame:
+    """Exact lag percentiles per arrival hour and channel, in seconds.
+
+    Ingest lag is receipt to Silver (``received_at`` -> ``ingested_at``); delivery lag is the
+    event to its receipt (``event_at``, clock-skew corrected, -> ``received_at``).
+    """
+    events = _arrivals(ctx).where(ctx.target("date"))
+    ingest = F.col("ingested_at").cast("long") - F.col("received_at").cast("long")
+    delivery = F.col("received_at").cast("long") - F.col("event_at").cast("long")
+    return events.groupBy("date", "arrival_hour", "channel").agg(
+        F.count(F.lit(1)).alias("n_events"),
+        F.percentile(ingest, 0.5).alias("ingest_lag_p50_s"),
+        F.percentile(ingest, 0.95).alias("ingest_lag_p95_s"),
+        F.percentile(ingest, 0.99).alias("ingest_lag_p99_s"),
+        F.max(ingest).alias("ingest_lag_max_s"),
+        F.percentile(delivery, 0.5).alias("delivery_lag_p50_s"),
+        F.percentile(delivery, 0.95).alias("delivery_lag_p95_s"),
+        F.percentile(delivery, 0.99).alias("delivery_lag_p99_s"),
+    )
+
+
+def volume_anomalies_hourly(ctx: BuildContext) -> DataFrame:
+    """Events per channel and arrival hour against the same hour of the previous days.
+
+    Hours without events count as zero (a channel that goes quiet is the anomaly to catch),
+    from the channel's first arrival on and up to the run's as-of hour. The score is
+    ``(n - mean) / max(stddev, sqrt(mean), 1)`` over the baseline days, so a count that is
+    usually small is not flagged for ordinary noise; an hour is flagged when at least
+    ``min_baseline_days`` days are behind it and ``|score| >= z_threshold``.
+    """
+    settings = ctx.spec.extra
+    baseline_days = int(settings["baseline_days"])
+    min_days = int(settings["min_baseline_days"])
+    threshold = float(settings["z_threshold"])
+    arrivals = _arrivals(ctx)
+    counts = arrivals.groupBy("channel", "arrival_hour").agg(F.count(F.lit(1)).alias("n_events"))
+    first = (
+        ctx.input(EVENTS).groupBy("channel").agg(F.date_trunc("hour", F.min("received_at")).alias("first"))
+    )
+    last = F.lit(ctx.as_of).cast("timestamp")
+    bounds = arrivals.agg(F.to_date(F.min("arrival_hour")).alias("lo"), F.max("arrival_hour").alias("hi"))
+    spine = first.crossJoin(bounds).select(
+        "channel",
+        F.explode(
+            F.sequence(
+                F.greatest(F.col("first"), F.col("lo").cast("timestamp")),
+                F.least(
+                    F.date_trunc("hour", last), F.date_trunc("day", F.col("hi")) + F.expr("INTERVAL 23 HOURS")
+                ),
+                F.expr("INTERVAL 1 HOUR"),
+            )
+        ).alias("arrival_hour"),
+    )
+    hours = spine.join(counts, ["channel", "arrival_hour"], "left").fillna(0, ["n_events"])
+    hours = hours.withColumns({"date": F.to_date("arrival_hour"), "hour_of_day": F.hour("arrival_hour")})
+    same_hour = (
+        Window.partitionBy("channel", "hour_of_day").orderBy("arrival_hour").rowsBetween(-baseline_days, -1)
+    )
+    n = F.col("n_events")
+    scored = hours.withColumns(
+        {
+            "baseline_days": F.count(n).over(same_hour),
+            "baseline_mean": F.avg(n).over(same_hour),
+            "baseline_stddev": F.stddev_pop(n).over(same_hour),
+        }
+    )
+    scale = F.greatest(F.col("baseline_stddev"), F.sqrt("baseline_mean"), F.lit(1.0))
+    score = F.when(F.col("baseline_days") > 0, (n - F.col("baseline_mean")) / scale)
+    return scored.where(ctx.target("date")).select(
+        "date",
+        "arrival_hour",
+        "channel",
+        n.cast("bigint").alias("n_events"),
+        F.col("baseline_days").cast("bigint").alias("baseline_days"),
+        "baseline_mean",
+        "baseline_stddev",
+        score.alias("score"),
+        ((F.col("baseline_days") >= min_days) & (F.abs(score) >= threshold)).alias("is_anomaly"),
+    )
