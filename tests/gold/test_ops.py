@@ -95,6 +95,10 @@ def test_every_mart_is_published_and_registered_with_column_comments(spark, lake
     columns = spark.sql(f"DESCRIBE TABLE {lake.prefix}gold.mart_slo_status").collect()
     comments = {r.col_name: r.comment for r in columns}
     assert comments["error_budget_remaining"].startswith("Share of the window's error budget left")
+    details = spark.sql(f"DESCRIBE TABLE EXTENDED {lake.prefix}gold.mart_slo_status").collect()
+    table_comment = next(r.data_type for r in details if r.col_name == "Comment")
+    assert table_comment.startswith("SLOs (declared below) with their current value")
+    assert table_comment.endswith("Grain: one row per SLO (freshness SLOs one per channel).")
 
 
 def test_quarantine_rate_by_channel_and_reason(spark, lake):

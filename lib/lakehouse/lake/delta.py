@@ -57,9 +57,29 @@ def create_if_absent(
     *,
     partition_by: list[str] | None = None,
     change_data_feed: bool = False,
+    comment: str = "",
 ) -> None:
-    """Create an empty Delta table with ``schema`` at ``path`` unless one exists."""
+    """Create an empty Delta table with ``schema`` at ``path`` unless one exists.
+
+    ``comment`` becomes the table's description in its first commit, where the catalog and
+    other engines read it; later writes keep it.
+
+    Example::
+
+        create_if_absent(spark, "/lake/gold/mart_x", schema, partition_by=["date"],
+                         change_data_feed=True, comment="Daily x. Grain: one row per date.")
+    """
     if table_exists(spark, path):
+        return
+    if comment:
+        from delta.tables import DeltaTable
+
+        builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).comment(comment)
+        if partition_by:
+            builder = builder.partitionedBy(*partition_by)
+        if change_data_feed:
+            builder = builder.property("delta.enableChangeDataFeed", "true")
+        builder.execute()
         return
     writer = spark.createDataFrame([], schema).write.format("delta").mode("ignore")
     if partition_by:
@@ -149,9 +169,9 @@ def register_table(spark: SparkSession, name: str, path: str, *, comment: str = 
         if _same_location(location, path):
             return
         spark.sql(f"DROP TABLE {name}")
-    # COMMENT applies only where CREATE starts the log; an existing log is never given a COMMENT ON
-    # commit, which would move the table past its audit watermark and its Delta txn ids.
-    # `lakehouse tables` falls back to the table specs' descriptions (workflow.query).
+    # COMMENT applies only where CREATE starts the log; an existing log keeps the description of
+    # its first commit (create_if_absent's comment) and is never given a COMMENT ON commit, which
+    # would move the table past its audit watermark and its Delta txn ids.
     escaped = comment.replace("'", "\\'")
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{path}' COMMENT '{escaped}'")
     log.info("table registered", extra={"table": name})

@@ -178,7 +178,13 @@ def ensure_table(spark: SparkSession, path: str, staged: StagedTable) -> None:
         staged.df.schema,
         partition_by=list(staged.spec.partitioned_by) or None,
         change_data_feed=True,
+        comment=table_comment(staged.spec),
     )
+
+
+def table_comment(spec: MartSpec) -> str:
+    """The mart's table comment: its description and grain."""
+    return f"{spec.description} Grain: {spec.grain}."
 
 
 def _merge(spark: SparkSession, path: str, staged: StagedTable) -> None:
@@ -266,5 +272,4 @@ def register(spark: SparkSession, paths: LakePaths, spec: MartSpec, database: st
     """Register the mart in the catalog with its description (columns carry their comments)."""
     path = mart_path(paths, spec)
     if delta.table_exists(spark, path):
-        comment = f"{spec.description} Grain: {spec.grain}."
-        delta.register_table(spark, f"{database}.{spec.name}", path, comment=comment)
+        delta.register_table(spark, f"{database}.{spec.name}", path, comment=table_comment(spec))
