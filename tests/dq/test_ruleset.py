@@ -1,9 +1,15 @@
 """Parsing DQDL ruleset files with per-rule severities."""
 
+import json
+from pathlib import Path
+
+import lakehouse.dq.ruleset as ruleset_module
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lakehouse.dq.ruleset import RulesetSyntaxError, parse_ruleset
+from lakehouse.assets import asset_dir
+from lakehouse.dq.ruleset import RulesetSyntaxError, load_ruleset, parse_ruleset
+from lakehouse.privacy import NO_PII_RULE
 
 RULESET = """
 # Guards silver.example
@@ -105,3 +111,65 @@ def test_a_canon_list_that_cannot_be_generated_is_a_clear_error(canon, placehold
 def test_a_canon_list_needs_the_registry():
     with pytest.raises(RulesetSyntaxError, match="generated from the canon"):
         parse_ruleset('Rules = [ ColumnValues "family" in {{ canon.families }} ]')
+
+
+# ----------------------------------------------------------------------------- shared rulesets
+
+EXPANDED_SILVER = Path(__file__).with_name("silver_rulesets_expanded.json")
+
+
+def test_the_silver_rulesets_expand_to_exactly_the_rules_deequ_evaluates_and_persists(canon):
+    """Every Silver ruleset, shared rules and canon lists expanded, equals the recorded
+    rules and severities (rules written out in full in each file before shared rules existed)."""
+    rulesets = asset_dir("jobs") / "bronze_to_silver" / "rulesets"
+    expanded = {
+        p.stem: [[r.severity, r.text] for r in load_ruleset(p, canon=canon).rules]
+        for p in sorted(rulesets.glob("*.dqdl"))
+    }
+    assert expanded == json.loads(EXPANDED_SILVER.read_text(encoding="utf-8"))
+
+
+def test_each_silver_ruleset_names_the_pii_rule_instead_of_copying_it():
+    for path in sorted((asset_dir("jobs") / "bronze_to_silver" / "rulesets").glob("*.dqdl")):
+        assert "to_json(struct(*))" not in path.read_text(encoding="utf-8"), path.name
+
+
+@pytest.fixture
+def shared(tmp_path, monkeypatch):
+    """A shared-rules folder of our own: ``keys`` (blocking) and ``soft`` (one warn rule)."""
+    (tmp_path / "keys.dqdl").write_text('# keys\nRules = [\n    IsComplete "id",\n    IsUnique "id"\n]\n')
+    (tmp_path / "soft.dqdl").write_text('Rules = [\n    # warn\n    IsComplete "note"\n]\n')
+    monkeypatch.setattr(ruleset_module, "shared_rules_dir", lambda: tmp_path)
+    ruleset_module._shared_body.cache_clear()
+    yield tmp_path
+    ruleset_module._shared_body.cache_clear()
+
+
+def test_a_shared_ruleset_is_included_in_place_with_its_severities(shared):
+    text = """Rules = [
+        {{ rules.keys }},
+        IsComplete "a",
+        {{ rules.soft }},
+        {{ rules.no_pii }}
+    ]"""
+    rules = [(r.text, r.severity) for r in parse_ruleset(text, name="t").rules]
+    assert rules == [
+        ('IsComplete "id"', "blocking"),
+        ('IsUnique "id"', "blocking"),
+        ('IsComplete "a"', "blocking"),
+        ('IsComplete "note"', "warn"),
+        (NO_PII_RULE, "blocking"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Rules = [\n    {{ rules.nothing }}\n]", r"nothing.dqdl \(known: keys, no_pii, soft\)"),
+        ('Rules = [\n    IsComplete "a", {{ rules.keys }}\n]', "must stand alone on its line"),
+        ("Rules = [\n    # warn\n    {{ rules.keys }}\n]", "the shared ruleset sets its severities"),
+    ],
+)
+def test_a_shared_ruleset_that_cannot_be_included_is_a_clear_error(shared, text, message):
+    with pytest.raises(RulesetSyntaxError, match=message):
+        parse_ruleset(text, name="t")

@@ -1,5 +1,6 @@
-"""SIGKILL the bronze_to_silver process mid-run, run it again: every table ends equal to
-the tables of one clean run over the same Bronze files."""
+"""SIGKILL a job's process mid-run, run it again: every table ends equal to the tables of one
+clean run over the same inputs (bronze_to_silver over the same Bronze files, silver_to_gold
+over the same Silver)."""
 
 import os
 import shutil
@@ -14,27 +15,39 @@ import pytest
 from lakehouse.synthetic.bronze import GeneratorSpec, generate_bronze
 from pyspark.sql import functions as F
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # three full job runs in subprocesses
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # full job runs in subprocesses
 
 # Columns that say when or by which run a row was written; everything else must be equal.
 RUN_COLUMNS = {"run_id", "ingested_at", "quarantined_at", "detected_at", "processed_at"}
 TABLES = ["silver", "quarantine"]
 
 
-def job_command(lake: Path) -> list[str]:
-    return [sys.executable, "-m", "lakehouse.cli", "run", "bronze_to_silver", "--lake-root", str(lake),
-            "--max-files-per-trigger", "2", "--log-format", "json"]  # fmt: skip
+# Gold marts made from the clock or from the run log: a killed run is a run they rightly record
+# (mart_job_runs, DQ outcomes, the SLOs over both) or they end at the hour the run ran.
+CLOCK_AND_RUN_LOG_MARTS = {
+    "mart_job_runs", "mart_dq_outcomes_daily", "mart_pipeline_freshness", "mart_slo_status",
+    "mart_volume_anomalies_hourly",
+}  # fmt: skip
 
 
-def run_to_completion(lake: Path) -> None:
-    done = subprocess.run(job_command(lake), capture_output=True, text=True, timeout=1200)
+def job_command(lake: Path, job: str = "bronze_to_silver") -> list[str]:
+    extra = ["--max-files-per-trigger", "2"] if job == "bronze_to_silver" else []
+    return [sys.executable, "-m", "lakehouse.cli", "run", job, "--lake-root", str(lake), *extra,
+            "--log-format", "json"]  # fmt: skip
+
+
+def run_to_completion(lake: Path, job: str = "bronze_to_silver") -> None:
+    done = subprocess.run(job_command(lake, job), capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def run_and_kill_after(lake: Path, batches: int) -> None:
-    """Start the job and SIGKILL it right after its n-th micro-batch was committed."""
+def run_and_kill_after(
+    lake: Path, batches: int, *, job: str = "bronze_to_silver", step: str = "batch processed"
+) -> None:
+    """Start the job and SIGKILL it right after its n-th ``step`` log line (a committed
+    micro-batch, a published mart)."""
     process = subprocess.Popen(
-        job_command(lake),
+        job_command(lake, job),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -42,7 +55,7 @@ def run_and_kill_after(lake: Path, batches: int) -> None:
     )
     seen = 0
     for line in process.stdout:  # JSON log lines
-        if '"msg": "batch processed"' in line:
+        if f'"msg": "{step}"' in line:
             seen += 1
             if seen == batches:
                 time.sleep(1.5)  # land inside the next batch's writes
@@ -63,25 +76,12 @@ def comparable(df, lake: Path):
                        for c in sorted(df.columns)])  # fmt: skip
 
 
-def delta_tables(lake: Path) -> list[Path]:
-    return sorted(p.parent for layer in TABLES for p in (lake / layer).glob("*/_delta_log"))
+def delta_tables(lake: Path, layers: list[str] = TABLES) -> list[Path]:
+    return sorted(p.parent for layer in layers for p in (lake / layer).glob("*/_delta_log"))
 
 
-def test_killed_and_rerun_equals_one_clean_run(spark, tmp_path):
-    clean, killed = tmp_path / "clean", tmp_path / "killed"
-    generate_bronze(
-        clean, GeneratorSpec(events=1200, start=datetime(2026, 11, 20, 6, tzinfo=UTC), hours=2).with_faults()
-    )
-    shutil.copytree(clean / "bronze", killed / "bronze")
-
-    run_to_completion(clean)
-    run_and_kill_after(killed, batches=3)
-    run_to_completion(killed)
-
-    clean_tables = [p.relative_to(clean) for p in delta_tables(clean)]
-    assert [p.relative_to(killed) for p in delta_tables(killed)] == clean_tables
-    assert len(clean_tables) > 5
-    for table in clean_tables:
+def assert_same_tables(spark, clean: Path, killed: Path, tables: list[Path]) -> None:
+    for table in tables:
         expected = spark.read.format("delta").load(str(clean / table))
         actual = spark.read.format("delta").load(str(killed / table))
         got, want = comparable(actual, killed), comparable(expected, clean)
@@ -89,3 +89,44 @@ def test_killed_and_rerun_equals_one_clean_run(spark, tmp_path):
         assert got.count() == want.count(), table
         assert got.exceptAll(want).count() == 0, table  # every row of one is a row of the other,
         assert want.exceptAll(got).count() == 0, table  # duplicates included
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory):
+    """Two lakes from the same Bronze: one run clean, one killed after its third micro-batch
+    and run again."""
+    root = tmp_path_factory.mktemp("kill")
+    clean, killed = root / "clean", root / "killed"
+    generate_bronze(
+        clean, GeneratorSpec(events=1200, start=datetime(2026, 11, 20, 6, tzinfo=UTC), hours=2).with_faults()
+    )
+    shutil.copytree(clean / "bronze", killed / "bronze")
+    run_to_completion(clean)
+    run_and_kill_after(killed, batches=3)
+    run_to_completion(killed)
+    return clean, killed
+
+
+def test_killed_and_rerun_equals_one_clean_run(spark, lakes):
+    clean, killed = lakes
+    clean_tables = [p.relative_to(clean) for p in delta_tables(clean)]
+    assert [p.relative_to(killed) for p in delta_tables(killed)] == clean_tables
+    assert len(clean_tables) > 5
+    assert_same_tables(spark, clean, killed, clean_tables)
+
+
+def test_gold_killed_and_rerun_equals_one_clean_run(spark, lakes, tmp_path):
+    """silver_to_gold SIGKILLed after its fifth published mart and run again: every mart
+    equals the marts of one clean run over the same Silver."""
+    _, silver = lakes
+    reference = tmp_path / "reference"
+    shutil.copytree(silver, reference)
+    run_to_completion(reference, "silver_to_gold")
+    run_and_kill_after(silver, batches=5, job="silver_to_gold", step="mart published")
+    run_to_completion(silver, "silver_to_gold")
+
+    marts = [p.relative_to(reference) for p in delta_tables(reference, ["gold"])]
+    assert [p.relative_to(silver) for p in delta_tables(silver, ["gold"])] == marts
+    compared = [m for m in marts if m.name not in CLOCK_AND_RUN_LOG_MARTS]
+    assert len(compared) >= 14
+    assert_same_tables(spark, reference, silver, compared)

@@ -15,13 +15,20 @@ a contract file is all a new event needs. The lists:
 - ``{{ canon.enum(<family>, <field.path>) }}``: every value the family's contracts allow
   in a payload field (the union of its ``enum``).
 
-Example (``jobs/bronze_to_silver/rulesets/events.dqdl``)::
+Rules that many tables share are written once and included by name: a line that is only
+``{{ rules.<name> }}`` (with its comma) stands for the rules of the shared ruleset
+``jobs/_shared/rules/<name>.dqdl``, severities included, in their order. ``{{ rules.no_pii }}``
+is generated from the PII patterns of :mod:`lakehouse.privacy` (one home for them).
+
+Example (``jobs/bronze_to_silver/rulesets/stg_lbg_events.dqdl``)::
 
     Rules = [
         IsComplete "event_id",
         IsUnique "event_id",
-        # warn
-        ColumnValues "family" in {{ canon.families }}
+        ColumnValues "event_name" in {{ canon.event_names(lbg) }},
+        {{ rules.event_time }},
+        IsComplete "lbg_id",
+        {{ rules.no_pii }}
     ]
 """
 
@@ -30,8 +37,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lakehouse.assets import asset_dir
 
 if TYPE_CHECKING:
     from lakehouse.contracts import ContractRegistry
@@ -120,11 +130,69 @@ def _canon_list(match: re.Match, canon: ContractRegistry | None, name: str) -> s
     return json.dumps(list(values), ensure_ascii=False)
 
 
+_SHARED_RULES = re.compile(r"^\s*\{\{\s*rules\.(?P<name>[a-z0-9_]+)\s*\}\}\s*(?P<comma>,?)\s*$")
+_SHARED_PLACEHOLDER = re.compile(r"\{\{\s*rules\.")
+
+
+def shared_rules_dir() -> Path:
+    """Where the shared rulesets live (``jobs/_shared/rules``)."""
+    return asset_dir("jobs") / "_shared" / "rules"
+
+
+@cache
+def _shared_body(name: str) -> tuple[str, ...]:
+    """The lines inside ``Rules = [ ... ]`` of a shared ruleset, comments included."""
+    if name == "no_pii":
+        from lakehouse.privacy import NO_PII_RULE
+
+        return (NO_PII_RULE,)
+    path = shared_rules_dir() / f"{name}.dqdl"
+    if not path.is_file():
+        known = sorted(["no_pii", *(p.stem for p in shared_rules_dir().glob("*.dqdl"))])
+        raise RulesetSyntaxError(
+            f"{{{{ rules.{name} }}}}: no shared ruleset {path} (known: {', '.join(known)})"
+        )
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r"(?:\s*#[^\n]*\n)*\s*Rules\s*=\s*\[(.*)\]\s*", text, re.DOTALL)
+    if not match:
+        raise RulesetSyntaxError(f"{path.name}: expected 'Rules = [ ... ]'")
+    lines = tuple(line for line in match.group(1).splitlines() if line.strip())
+    if any(_SHARED_PLACEHOLDER.search(line) for line in lines):
+        raise RulesetSyntaxError(f"{path.name}: a shared ruleset includes no other")
+    return lines
+
+
+def _include_shared(text: str, name: str) -> list[str]:
+    """The ruleset's lines with each ``{{ rules.<name> }}`` line replaced by that shared body."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        match = _SHARED_RULES.match(line)
+        if not match:
+            if _SHARED_PLACEHOLDER.search(line):
+                raise RulesetSyntaxError(
+                    f"{name}: {{{{ rules.* }}}} must stand alone on its line: {line.strip()}"
+                )
+            lines.append(line)
+            continue
+        previous = next((prior.strip() for prior in reversed(lines) if prior.strip()), "")
+        if _WARN_MARKER.match(previous):
+            raise RulesetSyntaxError(
+                f"{name}: # warn before {{{{ rules.{match['name']} }}}}: "
+                "the shared ruleset sets its severities"
+            )
+        body = list(_shared_body(match["name"]))
+        last = max(i for i, b in enumerate(body) if not b.strip().startswith("#"))
+        body[last] = body[last].rstrip().rstrip(",") + match["comma"]
+        lines.extend(body)
+    return lines
+
+
 def parse_ruleset(text: str, name: str = "ruleset", *, canon: ContractRegistry | None = None) -> Ruleset:
-    """Parse ruleset text into rules with severities; ``{{ canon.* }}`` lists come from ``canon``."""
+    """Parse ruleset text into rules with severities; ``{{ rules.* }}`` lines include the
+    shared rulesets, ``{{ canon.* }}`` lists come from ``canon``."""
     kept_lines, warn_lines = [], set()
     pending_warn = False
-    for line in text.splitlines():
+    for line in _include_shared(text, name):
         stripped = line.strip()
         if stripped.startswith("#"):
             pending_warn = pending_warn or bool(_WARN_MARKER.match(stripped))
