@@ -70,15 +70,12 @@ def run_gold(spark, lake_root: Path, as_of: datetime) -> tuple[str, float | None
     }  # fmt: skip
 
 
-def silver_lake(work: Path, events: int, seed: int, reuse: bool, spark) -> tuple[dict, Path, Path]:
-    """The 30-day Silver lake: bronze_to_silver over the bench's Bronze (generated, or reused
-    with ``--reuse``), the new hour held back."""
-    generation, lake, new_hour = prepare_data(work, events, seed, reuse)
+def load_silver(spark, lake: Path) -> float:
+    """bronze_to_silver over the bench lake's Bronze; returns its seconds."""
     status, seconds, details = run_bronze_to_silver(spark, lake, PREFIX)
     if status != "ok":
         raise RuntimeError(f"bronze_to_silver did not load the bench lake: {details}")
-    generation["silver_load_seconds"] = round(seconds or 0, 2)
-    return generation, lake, new_hour
+    return round(seconds or 0, 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         "events": args.events,
         "driver_memory": args.driver_memory,
     }
-    work.mkdir(parents=True, exist_ok=True)
+    # 30 days of Bronze (generated, or reused with --reuse), the new hour held back
+    generation, lake, new_hour = prepare_data(work, args.events, args.seed, args.reuse)
+    for path in (work / "gold-session", work / "gold-floor"):
+        shutil.rmtree(path, ignore_errors=True)
     from lakehouse.logs import configure_logging
 
     job_log = (work / "gold-job-log.jsonl").open("w", encoding="utf-8", buffering=1)
@@ -123,16 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         str(work / "gold-session"), app_name="bench-silver_to_gold", driver_memory=args.driver_memory
     )
     sampler.phase = "silver_load"
-    generation, lake, new_hour = silver_lake(work, args.events, args.seed, args.reuse, spark)
+    silver_seconds = load_silver(spark, lake)
     figures["silver"] = {
         "lines": generation["totals"]["lines"],
         "bronze_reused": generation["reused"],
-        "load_seconds": generation["silver_load_seconds"],
+        "load_seconds": silver_seconds,
     }
-    print(
-        f"silver: {generation['totals']['lines']:,} Bronze lines in {generation['silver_load_seconds']} s",
-        flush=True,
-    )
+    print(f"silver: {generation['totals']['lines']:,} Bronze lines in {silver_seconds} s", flush=True)
 
     sampler.phase = "warmup"  # JIT and class loading, untimed
     floor_build(spark, lake, work / "gold-floor" / "warmup")
@@ -165,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(src, dst)
         incr["new_hour_lines"] = count_lines(new_hour)
-        _, silver_seconds, _ = run_bronze_to_silver(spark, lake, PREFIX)
-        incr["silver_seconds"] = round(silver_seconds or 0, 2)
+        incr["silver_seconds"] = load_silver(spark, lake)
         sampler.phase = "gold_incremental"
         status_incr, seconds_incr, details_incr = run_gold(spark, lake, as_of=end + timedelta(hours=1))
         incr.update(
