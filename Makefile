@@ -89,6 +89,7 @@ wheel: $(VENV)/.installed
 
 bench: setup
 	$(BIN)/python -m bench.bronze_to_silver
+	$(BIN)/python -m bench.silver_to_gold --reuse
 
 # Deploy one environment (ENV=dev|stage|prod): build, upload artifacts, change-set every stack.
 ENV ?= dev
