@@ -254,6 +254,16 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+    }
+
+
 # --------------------------------------------------------------------------------------------- main
 
 
@@ -283,12 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {
         "benchmark": "bronze_to_silver",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": sys.version.split()[0],
-        },
+        "machine": machine(),
         "events": args.events,
         "driver_memory": args.driver_memory or "default",
     }

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import psutil
 
 from bench.bronze_to_silver import (
     BENCH_DIR,
@@ -33,8 +30,8 @@ from bench.bronze_to_silver import (
     START,
     MemorySampler,
     count_lines,
-    cpu_model,
     hour_dirs,
+    machine,
     prepare_data,
 )
 from bench.bronze_to_silver import run_job as run_bronze_to_silver
@@ -96,12 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {
         "benchmark": "silver_to_gold",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": sys.version.split()[0],
-        },
+        "machine": machine(),
         "events": args.events,
         "driver_memory": args.driver_memory,
     }
