@@ -125,3 +125,21 @@ def test_a_family_with_no_event_yet_reads_as_empty_and_a_later_first_event_count
     fresh.add(table, ev("s1", "complaint_filed", "2025-01-31 09:00", user_id="uB"))
     fresh.run(MARTS)
     assert active(fresh, d(1, 31)).select("dau").collect()[0].dau == 1
+
+
+def test_a_link_seen_again_moves_nothing_and_a_new_link_moves_the_anon_history(spark, lake):
+    lake.add(CLIENT, ev("a3", "page_viewed", "2025-02-09 12:00", user_id="uA", anon_id="anA"))
+    lake.run(MARTS, as_of="2025-02-10 07:00")
+    # anA's row changed (last seen 02-09) but it maps to uA as before: only the event's date
+    assert lake.rewritten_dates("fct_user_day_activity", lake.version("fct_user_day_activity")) == {d(2, 9)}
+
+    lake.add(CLIENT, ev("b2", "signup_completed", "2025-02-09 13:00", anon_id="anB", user_id="uB"))
+    lake.run(MARTS, as_of="2025-02-10 08:00")
+    rewritten = lake.rewritten_dates("fct_user_day_activity", lake.version("fct_user_day_activity"))
+    assert rewritten == {d(1, 31), d(2, 1), d(2, 3), d(2, 9)}  # the dates of anB's 01-31 .. 02-09 holding rows
+    persons = lake.table("fct_user_day_activity").where(F.col("date") == d(1, 31)).select("person_key")
+    assert sorted(r.person_key for r in persons.collect()) == ["uB", "uH"]
+    incremental = {m: lake.table(m).collect() for m in MARTS}
+    lake.run(MARTS, full_refresh=True)
+    for mart in MARTS:
+        assert sorted(lake.table(mart).collect()) == sorted(incremental[mart]), mart

@@ -98,6 +98,31 @@ def read_changes(spark: SparkSession, path: str, table: str, *, since: int | Non
     return ChangeSet(table, since, upto, rows=rows)
 
 
+def material_changes(rows: DataFrame, keys: Iterable[str], columns: Iterable[str]) -> DataFrame:
+    """The change rows of the keys that were added or removed, or whose ``columns`` differ
+    between their images (the other keys changed only in columns nothing depends on).
+
+    ``rows`` holds both images of each changed key: the pre- and post-images of a change
+    feed, or the old and the staged rows of a mart rebuilt in this run (a key in one of
+    them only was added or removed). A key changed and changed back counts as changed.
+
+    Example::
+
+        material_changes(identity_changes, ["anon_id"], ["user_id", "is_ambiguous"])
+    """
+    keys, columns = list(keys), list(columns)
+    added_or_removed = F.count(F.lit(1)) == 1
+    if "_change_type" in rows.columns:
+        added_or_removed = added_or_removed | F.max(F.col("_change_type").isin("insert", "delete"))
+    changed = (
+        rows.groupBy(*keys)
+        .agg((added_or_removed | (F.count_distinct(F.struct(*columns)) > 1)).alias("changed"))
+        .where("changed")
+        .select(*keys)
+    )
+    return rows.join(changed, keys, "left_semi")
+
+
 def touched_date_column(dates: Iterable[str], date_range: tuple[str, str] | None) -> Column:
     """An ``array<date>`` column of every date a row touches under an input's date mapping."""
     parts = [F.array(F.expr(e).cast("date")) for e in dates]

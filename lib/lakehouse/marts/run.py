@@ -37,7 +37,7 @@ from lakehouse.lake import delta
 from lakehouse.lake.audit import AuditEntry, UnauditedInputError, audited_versions, read_audited, record_audit
 from lakehouse.lake.paths import LakePaths
 from lakehouse.marts import dates as D
-from lakehouse.marts.changes import ChangeSet, changed_dates, read_changes
+from lakehouse.marts.changes import ChangeSet, changed_dates, material_changes, read_changes
 from lakehouse.marts.ledger import LedgerEntry, append_entry, ensure_ledger, entry_from_commit, last_entries
 from lakehouse.marts.publish import StagedTable, mart_path, publish, register, spec_outcomes, stage
 from lakehouse.marts.reconcile import reconcile
@@ -386,6 +386,15 @@ class MartRun:
 
     # ------------------------------------------------------------------------------ plan
 
+    def _upstream_spec(self, spec: MartSpec, table: str) -> MartSpec:
+        upstream = self.specs.get(table.split(".", 1)[1])
+        if upstream is None:
+            raise MartDefinitionError(f"{spec.name}: changed_when needs {table} among this job's marts")
+        unknown = set(spec.input(table).changed_when) - {c.name for c in upstream.columns}
+        if unknown:
+            raise MartDefinitionError(f"{spec.name}: changed_when names columns {table} lacks: {sorted(unknown)}")
+        return upstream
+
     def _horizon(self, spec: MartSpec, inputs: dict[str, PinnedInput]) -> D.DateRange | None:
         """The dates the mart's horizon inputs span (the union when it names several)."""
         ranges = []
@@ -435,7 +444,11 @@ class MartRun:
                 if not spec_input.has_dates:
                     reasons.append(f"{spec_input.table} changed and has no date mapping")
                 else:
-                    changed = changed_dates(cs.rows, dates=spec_input.dates, date_range=spec_input.date_range)
+                    rows = cs.rows
+                    if rows is not None and spec_input.changed_when:
+                        upstream = self._upstream_spec(spec, spec_input.table)
+                        rows = material_changes(rows, upstream.keys, spec_input.changed_when)
+                    changed = changed_dates(rows, dates=spec_input.dates, date_range=spec_input.date_range)
                     touched |= D.touched_by(changed, spec_input.offsets)
         plan.full = bool(reasons)
         plan.reason = "; ".join(dict.fromkeys(reasons))

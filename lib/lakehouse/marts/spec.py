@@ -73,6 +73,9 @@ class InputSpec:
     hands its changed rows to the build (merge marts). ``trigger: false`` reads the input
     without letting its changes start a rebuild. ``audited: false`` reads the latest
     version instead of the audit watermark (operational tables under ``_system``).
+    ``changed_when`` (columns of an upstream mart) narrows its changes to the rows whose
+    key was added or removed or whose values of those columns differ between the old and
+    the new image: a stitched anon whose mapping stayed the same touches no date.
     """
 
     table: str
@@ -82,6 +85,7 @@ class InputSpec:
     read_column: str | None = None
     trigger: bool = True
     audited: bool = True
+    changed_when: tuple[str, ...] = ()
 
     @property
     def layer(self) -> str:
@@ -235,6 +239,9 @@ def _input(raw: Mapping, params: Mapping[str, int], where: str) -> InputSpec:
     date_range = tuple(str(d) for d in raw["date_range"]) if raw.get("date_range") else None
     if date_range is not None and len(date_range) != 2:
         raise MartDefinitionError(f"{where}: date_range must be [from, to]")
+    changed_when = tuple(str(c) for c in raw.get("changed_when", ()))
+    if changed_when and layer != "gold":
+        raise MartDefinitionError(f"{where}: changed_when applies to an upstream mart (a gold input)")
     read_column = raw.get("read_column")
     if read_column is None and dates and dates[0].isidentifier():
         read_column = dates[0]
@@ -246,6 +253,7 @@ def _input(raw: Mapping, params: Mapping[str, int], where: str) -> InputSpec:
         read_column=read_column,
         trigger=bool(raw.get("trigger", True)),
         audited=bool(raw.get("audited", layer in ("silver", "gold"))),
+        changed_when=changed_when,
     )
 
 
