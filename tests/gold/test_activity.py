@@ -136,7 +136,7 @@ def test_a_link_seen_again_moves_nothing_and_a_new_link_moves_the_anon_history(s
     lake.add(CLIENT, ev("b2", "signup_completed", "2025-02-09 13:00", anon_id="anB", user_id="uB"))
     lake.run(MARTS, as_of="2025-02-10 08:00")
     rewritten = lake.rewritten_dates("fct_user_day_activity", lake.version("fct_user_day_activity"))
-    assert rewritten == {d(1, 31), d(2, 1), d(2, 3), d(2, 9)}  # the dates of anB's 01-31 .. 02-09 holding rows
+    assert rewritten == {d(1, 31), d(2, 1), d(2, 3), d(2, 9)}  # anB's 01-31 .. 02-09, dates with rows
     persons = lake.table("fct_user_day_activity").where(F.col("date") == d(1, 31)).select("person_key")
     assert sorted(r.person_key for r in persons.collect()) == ["uB", "uH"]
     incremental = {m: lake.table(m).collect() for m in MARTS}

@@ -392,7 +392,8 @@ class MartRun:
             raise MartDefinitionError(f"{spec.name}: changed_when needs {table} among this job's marts")
         unknown = set(spec.input(table).changed_when) - {c.name for c in upstream.columns}
         if unknown:
-            raise MartDefinitionError(f"{spec.name}: changed_when names columns {table} lacks: {sorted(unknown)}")
+            missing = sorted(unknown)
+            raise MartDefinitionError(f"{spec.name}: changed_when names columns {table} lacks: {missing}")
         return upstream
 
     def _horizon(self, spec: MartSpec, inputs: dict[str, PinnedInput]) -> D.DateRange | None:
