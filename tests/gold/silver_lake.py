@@ -20,7 +20,7 @@ ENVELOPE = (
     "anon_id STRING, session_id STRING, lbg_id STRING"
 )
 FAMILIES = {
-    "stg_client_events": ENVELOPE,
+    "stg_client_events": f"{ENVELOPE}, experiment_key STRING, variant STRING",
     "stg_lbg_events": f"{ENVELOPE}, currency STRING, total_minor BIGINT, legs_count BIGINT",
     "stg_payments_events": f"{ENVELOPE}, amount_minor BIGINT, currency STRING, payment_id STRING",
     "stg_support_events": f"{ENVELOPE}, category STRING, complaint_id STRING",

@@ -25,6 +25,7 @@ Example (``experiments/search-ranking-v2.yaml``)::
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -252,3 +253,15 @@ def load_registry(folder: Path | None = None, metrics: Mapping[str, Metric] | No
         experiment = load_experiment(path, metrics)
         experiments[experiment.key] = experiment
     return Registry(experiments=experiments, metrics=dict(metrics))
+
+
+def registry_digest() -> str:
+    """Hash of every shipped registry, metric and fact file: a mart built from the registry
+    carries it, so editing an experiment rebuilds that mart."""
+    digest = hashlib.sha256()
+    for folder in (asset_dir("experiments"), asset_dir("metrics")):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(folder.parent)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

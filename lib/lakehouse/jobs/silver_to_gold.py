@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.assets import asset_dir
 from lakehouse.config import ConfigError, JobConfig, option
+from lakehouse.experiments.registry import registry_digest
 from lakehouse.jobs import JobResult
 from lakehouse.lake.paths import LakePaths
 from lakehouse.marts import MartSpec, RunOptions, load_specs, run_marts
@@ -92,8 +93,16 @@ def parameters(config: Config) -> dict[str, int]:
 
 
 def mart_specs(params: dict[str, int]) -> list[MartSpec]:
-    """Every Gold mart spec, in dependency order."""
-    return load_specs(job_dir() / "marts", params)
+    """Every Gold mart spec, in dependency order; a spec built from the experiment registry
+    (``extra.registry``) carries the registry's digest, so an edited experiment rebuilds it."""
+    specs = load_specs(job_dir() / "marts", params)
+    if not any(s.extra.get("registry") for s in specs):
+        return specs
+    digest = registry_digest()
+    return [
+        replace(s, extra={**s.extra, "registry_digest": digest}) if s.extra.get("registry") else s
+        for s in specs
+    ]
 
 
 def run_options(config: Config, *, as_of: datetime | None = None) -> RunOptions:
