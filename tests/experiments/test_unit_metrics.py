@@ -125,3 +125,37 @@ def test_absolute_cap_keeps_uncapped_sums(frames):
         200,
     )
     assert stats[("control", None)].sum_y == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "numerator_table", "denominator_table"),
+    [
+        ("booking_conversion_7d", "lbg", None),
+        ("revenue_per_unit", "lbg", None),
+        ("refund_rate", "payments", "lbg"),
+    ],
+)
+def test_daily_snapshots_equal_one_snapshot_per_as_of(spark, frames, key, numerator_table, denominator_table):
+    metric = load_metrics()[key]
+    num = measure_rows(frames[numerator_table], metric.numerator, "user_id", metric.per_currency)
+    den = (
+        measure_rows(frames[denominator_table], metric.denominator, "user_id", metric.per_currency)
+        if denominator_table
+        else None
+    )
+    ends = [T(2026, 11, 4), T(2026, 11, 6), T(2026, 11, 11), AS_OF]
+    spine = spark.createDataFrame([(e.date(), e) for e in ends], "as_of_date date, as_of_ts timestamp")
+    daily = (
+        frames["exposures"]
+        .crossJoin(spine)
+        .transform(unit_metric_values(num, den, metric, pre_period_days=14))
+        .transform(sufficient_statistics(metric))
+    )
+    for end in ends:
+        one = (
+            frames["exposures"]
+            .transform(unit_metric_values(num, den, metric, pre_period_days=14, as_of=end))
+            .transform(sufficient_statistics(metric))
+        )
+        snapshot = daily.where(daily.as_of_date == end.date()).drop("as_of_date")
+        assert sorted(snapshot.collect()) == sorted(one.select(*snapshot.columns).collect()), (key, end)

@@ -12,6 +12,10 @@
 A per-currency metric has one row per currency seen among the experiment's units; a unit
 with no booking counts 0 in each, so amounts of different currencies are never added.
 
+Daily snapshots: when the exposures carry ``as_of_date`` and ``as_of_ts`` (each unit
+repeated once per snapshot), every value and sum is computed per snapshot, ``as_of_ts``
+taking the place of ``as_of``: the cumulative results as they stood at the end of each day.
+
 Example::
 
     num = measure_rows(spark.table("silver.stg_lbg_events"), metric.numerator, unit="user_id")
@@ -32,6 +36,11 @@ from lakehouse.experiments.metrics import Measure, Metric
 EXACT = "decimal(38,0)"
 UNIT_KEYS = ["experiment_key", "phase", "unit_id"]
 STAT_KEYS = ["experiment_key", "phase", "variation", "metric_key", "currency"]
+SNAPSHOT = "as_of_date"
+
+
+def _snapshot_keys(df: DataFrame) -> list[str]:
+    return [SNAPSHOT] if SNAPSHOT in df.columns else []
 
 
 def measure_rows(fact_table: DataFrame, measure: Measure, unit: str, per_currency: bool = False) -> DataFrame:
@@ -62,11 +71,11 @@ def _measure_values(
     measure: Measure,
     window_days: int,
     pre_days: int,
-    as_of: datetime,
+    as_of: Column,
     name: str,
 ) -> DataFrame:
     t0 = F.col("u.first_exposure_ts")
-    window_end = F.least(t0 + F.make_interval(days=F.lit(window_days)), F.lit(as_of))
+    window_end = F.least(t0 + F.make_interval(days=F.lit(window_days)), as_of)
     post = (F.col("f.ts") >= t0) & (F.col("f.ts") < window_end)
     pre = (F.col("f.ts") >= t0 - F.make_interval(days=F.lit(pre_days))) & (F.col("f.ts") < t0)
     joined = units.alias("u").join(
@@ -74,7 +83,8 @@ def _measure_values(
         (F.col("u.unit_id") == F.col("f.unit_id")) & F.col("u.currency").eqNullSafe(F.col("f.currency")),
         "left",
     )
-    return joined.groupBy(*[F.col(f"u.{k}") for k in [*UNIT_KEYS, "variation", "currency"]]).agg(
+    keys = [*UNIT_KEYS, "variation", "currency", *_snapshot_keys(units)]
+    return joined.groupBy(*[F.col(f"u.{k}") for k in keys]).agg(
         _aggregate(measure, F.when(post, F.col("f.value"))).cast(EXACT).alias(name),
         _aggregate(measure, F.when(pre, F.col("f.value"))).cast(EXACT).alias(f"{name}_pre"),
     )
@@ -86,19 +96,24 @@ def unit_metric_values(
     metric: Metric,
     *,
     pre_period_days: int,
-    as_of: datetime,
+    as_of: datetime | None = None,
 ) -> Callable[[DataFrame], DataFrame]:
     """First exposures (``experiment_key, phase, unit_id, variation, first_exposure_ts``;
     analysable units only) -> one row per unit (x currency) with ``num, den, num_pre, den_pre``.
 
     :param as_of: exclusive end of the data the snapshot sees (UTC); units first exposed
-        at or after it are not counted.
+        at or after it are not counted (per snapshot: each row's ``as_of_ts``).
     """
 
     def transform(exposures: DataFrame) -> DataFrame:
-        units = exposures.where(F.col("first_exposure_ts") < F.lit(as_of)).select(
-            *UNIT_KEYS, "variation", "first_exposure_ts"
+        snapshot = _snapshot_keys(exposures)
+        if not snapshot and as_of is None:
+            raise ValueError("unit_metric_values needs as_of, or exposures with as_of_date and as_of_ts")
+        end = F.col("as_of_ts") if snapshot else F.lit(as_of)
+        units = exposures.where(F.col("first_exposure_ts") < end).select(
+            *UNIT_KEYS, "variation", "first_exposure_ts", *snapshot, *(["as_of_ts"] if snapshot else [])
         )
+        end = F.col("u.as_of_ts") if snapshot else F.lit(as_of)
         if metric.per_currency:
             currencies = (
                 units.join(numerator_rows.select("unit_id", "currency"), "unit_id")
@@ -108,17 +123,15 @@ def unit_metric_values(
             units = units.join(currencies, ["experiment_key", "phase"])
         else:
             units = units.withColumn("currency", F.lit(None).cast("string"))
-        window, keys = metric.attribution_window_days, [*UNIT_KEYS, "variation", "currency"]
-        values = _measure_values(
-            units, numerator_rows, metric.numerator, window, pre_period_days, as_of, "num"
-        )
+        window, keys = metric.attribution_window_days, [*UNIT_KEYS, "variation", "currency", *snapshot]
+        values = _measure_values(units, numerator_rows, metric.numerator, window, pre_period_days, end, "num")
         if metric.kind == "proportion":
             values = values.withColumn("num", F.least(F.col("num"), F.lit(1)).cast(EXACT)).withColumn(
                 "num_pre", F.least(F.col("num_pre"), F.lit(1)).cast(EXACT)
             )
         if metric.kind == "ratio":
             den = _measure_values(
-                units, denominator_rows, metric.denominator, window, pre_period_days, as_of, "den"
+                units, denominator_rows, metric.denominator, window, pre_period_days, end, "den"
             )
             values = _join_null_safe(values, den, keys, how="inner")
         else:
@@ -134,7 +147,7 @@ def unit_metric_values(
 
 def _cap(metric: Metric, values: DataFrame) -> DataFrame:
     """``cap_value`` per experiment x phase x metric x currency (null: no capping)."""
-    groups = ["experiment_key", "phase", "metric_key", "currency"]
+    groups = ["experiment_key", "phase", "metric_key", "currency", *_snapshot_keys(values)]
     capping = metric.capping
     if capping is None:
         return values.withColumn("cap_value", F.lit(None).cast(EXACT))
@@ -176,7 +189,7 @@ def sufficient_statistics(metric: Metric) -> Callable[[DataFrame], DataFrame]:
 
         return (
             capped.withColumn("y", y.cast(EXACT))
-            .groupBy(*STAT_KEYS)
+            .groupBy(*STAT_KEYS, *_snapshot_keys(values))
             .agg(
                 F.count(F.lit(1)).alias("units"),
                 total(F.col("y")).alias("sum_y"),
