@@ -1,7 +1,7 @@
 """Experiment marts on a Silver of planted exposures: the registry loaded, every exposure
 counted by status, the assignment of record, the hash audit and the SRM verdict."""
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from lakehouse.experiments.registry import load_registry
@@ -9,14 +9,16 @@ from lakehouse.synthetic.experiments import synthetic_experiment
 from pyspark.sql import functions as F
 from silver_lake import ev
 
-MARTS = [
+MARTS_BEFORE_STATS = [
     "exp_registry",
     "exp_exposure_status_daily",
     "exp_exposures_first",
     "exp_assignment_audit",
     "exp_health",
 ]
+MARTS = [*MARTS_BEFORE_STATS, "exp_metric_stats_daily", "exp_results"]
 CLIENT = "stg_client_events"
+LIFTED = "checkout-one-page"
 KEY = "search-ranking-v2"
 
 
@@ -53,9 +55,31 @@ def lake(silver):
         exposure("bad-3", KEY, "purple", "2026-11-03 11:00", user_id="u-y"),
         exposure("bad-4", KEY, "control", "2026-11-03 12:00", anon_id="anon-only"),  # unit is user_id
     ]
+    lifted = synthetic_experiment(
+        load_registry()[LIFTED], units=8000, conversion=(0.10, 0.16), seed=11, pre_booker_share=0.0
+    )
+    events += [
+        exposure(event_id, key, variant, f"{at:%Y-%m-%d %H:%M:%S}", user_id, anon_id)
+        for event_id, key, variant, at, user_id, anon_id in lifted.exposures
+    ]
     silver.add(CLIENT, *events)
+    silver.add(
+        "stg_lbg_events",
+        *[
+            ev(
+                f"bk-{lbg_id}",
+                name,
+                f"{at:%Y-%m-%d %H:%M:%S}",
+                user_id=user_id,
+                lbg_id=lbg_id,
+                total_minor=total,
+                currency=currency,
+            )
+            for name, at, user_id, lbg_id, total, currency in planted.bookings + lifted.bookings
+        ],
+    )
     silver.summary = silver.run(MARTS, as_of="2026-11-10 00:00")
-    silver.planted = planted
+    silver.planted, silver.lifted = planted, lifted
     return silver
 
 
@@ -81,6 +105,7 @@ def test_every_exposure_is_counted_under_its_status(lake):
     }
     assert counts == {
         (KEY, "ok"): len(lake.planted.exposures),
+        (LIFTED, "ok"): len(lake.lifted.exposures),
         ("no-such-experiment", "unknown_experiment"): 1,
         (KEY, "outside_phase"): 1,
         (KEY, "unknown_variation"): 1,
@@ -112,6 +137,60 @@ def test_dropped_treatment_exposures_make_the_experiment_invalid_srm(lake):
     assert health["control"].as_of == datetime(2026, 11, 10)
     others = lake.table("exp_health").where(F.col("experiment_key") != KEY)
     assert {r.status for r in others.collect()} == {"ok"}  # no exposures: nothing to test, p = 1
+
+
+def booked_within(bookings, exposures, days):
+    first = {}
+    for _, _, _, at, user_id, _ in exposures:
+        first[user_id] = min(at, first.get(user_id, at))
+    return {
+        user_id
+        for _, at, user_id, _, _, _ in bookings
+        if user_id in first
+        and first[user_id] <= at < first[user_id] + timedelta(days=days)
+        and at < datetime(2026, 11, 10, tzinfo=UTC)
+    }
+
+
+def test_the_last_snapshot_counts_the_units_and_their_conversions(lake):
+    stats = lake.table("exp_metric_stats_daily").where(
+        (F.col("experiment_key") == LIFTED)
+        & (F.col("metric_key") == "booking_conversion_7d")
+        & (F.col("phase") == 0)
+    )
+    last = {r.variation: r for r in stats.where(F.col("as_of_date") == date(2026, 11, 9)).collect()}
+    assert sum(r.units for r in last.values()) == sum(lake.lifted.assigned.values())
+    converted = booked_within(lake.lifted.bookings, lake.lifted.exposures, 7)
+    assert sum(int(r.sum_y) for r in last.values()) == len(converted) > 0
+    dates = sorted({r.as_of_date for r in stats.collect()})
+    assert dates[0] == date(2026, 11, 2) and dates[-1] == date(2026, 11, 10)  # the run's date, partial
+
+
+def test_the_planted_lift_lies_inside_the_reported_interval(lake):
+    (row,) = (
+        lake.table("exp_results")
+        .where(
+            (F.col("experiment_key") == LIFTED)
+            & (F.col("phase") == 0)
+            & (F.col("metric_key") == "booking_conversion_7d")
+            & (F.col("as_of_date") == date(2026, 11, 9))
+        )
+        .collect()
+    )
+    assert row.ci_low < lake.lifted.true_relative_lift < row.ci_high
+    assert (
+        row.sequential_ci_low <= row.ci_low and row.ci_high <= row.sequential_ci_high
+    )  # always valid: wider
+    assert row.ci_low > 0 and row.status == "ok" and row.role == "primary"
+
+
+def test_an_srm_stops_the_experiment_in_the_results(lake):
+    rows = lake.table("exp_results").where(
+        (F.col("experiment_key") == KEY) & (F.col("as_of_date") == date(2026, 11, 9))
+    )
+    assert {(r.status, r.decision) for r in rows.collect()} == {("invalid_srm", "stop")}
+    secondary = rows.where(F.col("role") == "secondary").collect()
+    assert secondary and all(r.p_value_adjusted >= r.p_value for r in secondary)
 
 
 def test_a_run_with_nothing_new_changes_nothing(lake):
