@@ -19,6 +19,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from lakehouse.config import ConfigError, add_cli_options, config_from_cli
@@ -100,6 +101,13 @@ def _add_workflow_commands(commands, logging_parent: argparse.ArgumentParser) ->
 
     report = commands.add_parser("report", help="write the HTML report <lake_root>/report/index.html")
     report.add_argument("--lake-root", required=True, help="lake folder")
+
+    experiments = commands.add_parser("experiments", help="experiment health and results from Gold")
+    actions = experiments.add_subparsers(dest="experiments_command", required=True, parser_class=_Parser)
+    readout = actions.add_parser("report", help="one experiment's health and latest results as a table")
+    readout.add_argument("--lake-root", required=True, help="lake folder")
+    readout.add_argument("--key", help="experiment key (default: every experiment)")
+    readout.add_argument("--format", choices=("table", "json"), default="table", help="output format")
 
 
 def _add_audit_commands(commands) -> None:
@@ -368,6 +376,40 @@ def _report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiments(args: argparse.Namespace) -> int:
+    from lakehouse.experiments.readout import experiment_readout
+    from lakehouse.lake.audit import UnauditedInputError
+    from lakehouse.lake.paths import LakePaths
+    from lakehouse.workflow.query import format_rows
+
+    spark = _session_for(args)
+    if spark is None:
+        return args.exit_code
+    try:
+        readout = experiment_readout(spark, LakePaths(_absolute(args.lake_root)), key=args.key)
+    except UnauditedInputError as exc:
+        print(f"lakehouse experiments report: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if not readout.health_rows:
+        known = f" {args.key!r}" if args.key else ""
+        print(
+            f"lakehouse experiments report: error: no experiment{known} in gold.exp_health", file=sys.stderr
+        )
+        return EXIT_FAILED
+    if args.format == "json":
+        document = {
+            "health": [dict(zip(readout.health_columns, r, strict=True)) for r in readout.health_rows],
+            "results": [dict(zip(readout.result_columns, r, strict=True)) for r in readout.result_rows],
+        }
+        print(json.dumps(document, indent=2, default=str))
+        return 0
+    print("health")
+    print(format_rows(readout.health_columns, readout.health_rows, "table"))
+    print("results (latest snapshot)")
+    print(format_rows(readout.result_columns, readout.result_rows, "table"), end="")
+    return 0
+
+
 def _contracts(args: argparse.Namespace) -> int:
     from lakehouse.contracts import ContractError
     from lakehouse.contracts.lock import LOCK_FILE, check_lock, write_lock
@@ -420,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report_command(args)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "experiments":
+        return _experiments(args)
     if args.command == "generate-bronze":
         from lakehouse.demo import generate_sample_bronze
 

@@ -132,6 +132,9 @@ def test_a_link_seen_again_moves_nothing_and_a_new_link_moves_the_anon_history(s
     lake.run(MARTS, as_of="2025-02-10 07:00")
     # anA's row changed (last seen 02-09) but it maps to uA as before: only the event's date
     assert lake.rewritten_dates("fct_user_day_activity", lake.version("fct_user_day_activity")) == {d(2, 9)}
+    # uA's first active date (01-30) is unchanged: only 02-09 (and its window, clamped) is rebuilt
+    active = lake.rewritten_dates("mart_active_users_daily", lake.version("mart_active_users_daily"))
+    assert active == {d(2, 9)}
 
     lake.add(CLIENT, ev("b2", "signup_completed", "2025-02-09 13:00", anon_id="anB", user_id="uB"))
     lake.run(MARTS, as_of="2025-02-10 08:00")

@@ -4,6 +4,7 @@ counted by status, the assignment of record, the hash audit and the SRM verdict.
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from lakehouse.experiments.readout import experiment_readout
 from lakehouse.experiments.registry import load_registry
 from lakehouse.synthetic.experiments import synthetic_experiment
 from pyspark.sql import functions as F
@@ -198,3 +199,15 @@ def test_a_run_with_nothing_new_changes_nothing(lake):
     summary = lake.run(MARTS, as_of="2026-11-10 01:00")
     assert {s["status"] for s in summary.values()} == {"unchanged"}
     assert {m: lake.version(m) for m in MARTS} == versions
+
+
+def test_the_readout_shows_each_experiment_health_and_latest_results(lake):
+    readout = experiment_readout(lake.spark, lake.paths, key=KEY)
+    health = [dict(zip(readout.health_columns, r, strict=True)) for r in readout.health_rows]
+    assert [(h["variation"], h["status"]) for h in health] == [
+        ("control", "invalid_srm"),
+        ("treatment", "invalid_srm"),
+    ]
+    results = [dict(zip(readout.result_columns, r, strict=True)) for r in readout.result_rows]
+    assert results and {r["as_of_date"] for r in results} == {date(2026, 11, 10)}
+    assert {r["metric_key"] for r in results} == set(load_registry()[KEY].metric_keys())

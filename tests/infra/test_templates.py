@@ -500,3 +500,20 @@ def test_checkov_suppressions_carry_a_reason():
             for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (stack, name)
                 assert len(skip.get("comment", "")) > 40, (stack, name, skip["id"])
+
+
+def test_experiment_verdicts_raise_the_alarm_from_the_jobs_log_group():
+    from lakehouse.gold.experiments import ALARMED_STATUSES
+
+    (metric_filter,) = resources(TEMPLATES["observability"], "AWS::Logs::MetricFilter").values()
+    pattern = metric_filter["Properties"]["FilterPattern"]
+    for status in ALARMED_STATUSES:
+        assert f'$.msg = "experiment {status}"' in pattern
+    output_group = resources(TEMPLATES["glue"], "AWS::Logs::LogGroup")["JobsOutputLogGroup"]
+    assert render(metric_filter["Properties"]["LogGroupName"], {"Env": "dev"}) == render(
+        output_group["Properties"]["LogGroupName"], {"Env": "dev"}
+    )
+    (transform,) = metric_filter["Properties"]["MetricTransformations"]
+    alarm = resources(TEMPLATES["observability"], "AWS::CloudWatch::Alarm")["ExperimentVerdictAlarm"]
+    assert alarm["Properties"]["MetricName"] == transform["MetricName"]
+    assert alarm["Properties"]["AlarmActions"]

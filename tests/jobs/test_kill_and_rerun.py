@@ -26,7 +26,7 @@ TABLES = ["silver", "quarantine"]
 # (mart_job_runs, DQ outcomes, the SLOs over both) or they end at the hour the run ran.
 CLOCK_AND_RUN_LOG_MARTS = {
     "mart_job_runs", "mart_dq_outcomes_daily", "mart_pipeline_freshness", "mart_slo_status",
-    "mart_volume_anomalies_hourly",
+    "mart_volume_anomalies_hourly", "exp_health",
 }  # fmt: skip
 
 

@@ -8,12 +8,14 @@ reason it cannot count (``unknown_experiment``, ``outside_phase``, ``unknown_var
 one row per experiment x phase x unit (``exp_exposures_first``); the units whose logged
 variation is not the one the registry assigns are listed in ``exp_assignment_audit``;
 ``exp_health`` compares the units per variation with the weights (SRM) and flags an
-experiment ``invalid_srm`` below its threshold, with a structured WARNING line.
+experiment ``invalid_srm`` below its threshold. ``exp_metric_stats_daily`` holds the
+cumulative sufficient statistics per daily snapshot and ``exp_results`` the effects computed
+from them; once published, the job logs a WARNING per experiment whose latest results are
+``invalid_srm`` or ``stop_recommended`` (the alarm's metric filter matches it).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from pyspark.sql import DataFrame
@@ -33,7 +35,7 @@ from lakehouse.experiments.unit_metrics import (
 from lakehouse.marts import BuildContext
 from lakehouse.marts import dates as D
 
-log = logging.getLogger(__name__)
+ALARMED_STATUSES = ("invalid_srm", "stop_recommended")  # each logged as "experiment <status>"
 
 CLIENT = "silver.stg_client_events"
 REGISTRY = "gold.exp_registry"
@@ -117,17 +119,6 @@ def exp_health(ctx: BuildContext) -> DataFrame:
             status = "invalid_srm" if p_value < threshold else "ok"
             totals = phases.get((experiment.key, phase.index))
             exposed = totals.units_exposed if totals else 0
-            if status == "invalid_srm":
-                log.warning(
-                    "experiment invalid_srm",
-                    extra={
-                        "experiment": experiment.key,
-                        "phase": phase.index,
-                        "srm_p_value": p_value,
-                        "threshold": threshold,
-                        "units": dict(zip([v.key for v in experiment.variations], units, strict=True)),
-                    },
-                )
             for variation, n, weight in zip(experiment.variations, units, phase.weights, strict=True):
                 rows.append(
                     (

@@ -132,9 +132,35 @@ def run(spark: SparkSession, config: Config, *, as_of: datetime | None = None) -
     skipped = {m: s["reason"] for m, s in summary.items() if s["status"] == "skipped"}
     for mart, reason in skipped.items():
         log.warning("mart not built: an input has no audited version", extra={"mart": mart, "reason": reason})
+    if summary.get("exp_results", {}).get("status") == "published":
+        log_experiment_verdicts(spark, LakePaths(config.lake_root))
     published = [s for s in summary.values() if s["status"] == "published"]
     return JobResult(
         rows_in=0,
         rows_out=sum(s["rows"] for s in published),
         details={"marts": summary},
     )
+
+
+def log_experiment_verdicts(spark: SparkSession, paths: LakePaths) -> None:
+    """A WARNING per experiment phase whose latest published snapshot is ``invalid_srm`` or
+    ``stop_recommended`` (the observability stack's metric filter turns it into an alarm)."""
+    from lakehouse.experiments.readout import experiment_readout
+
+    readout = experiment_readout(spark, paths)
+    verdicts = {}
+    for row in readout.result_rows:
+        r = dict(zip(readout.result_columns, row, strict=True))
+        if r["status"] != "ok":
+            verdicts[(r["experiment_key"], r["phase"])] = (r["status"], r["decision"], r["as_of_date"])
+    for (key, phase), (status, decision, as_of_date) in sorted(verdicts.items()):
+        log.warning(
+            f"experiment {status}",
+            extra={
+                "experiment": key,
+                "phase": phase,
+                "experiment_status": status,
+                "decision": decision,
+                "as_of_date": str(as_of_date),
+            },
+        )
