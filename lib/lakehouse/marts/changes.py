@@ -23,7 +23,7 @@ from datetime import date
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors.exceptions.captured import CapturedException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse.lake import delta
@@ -111,16 +111,14 @@ def material_changes(rows: DataFrame, keys: Iterable[str], columns: Iterable[str
         material_changes(identity_changes, ["anon_id"], ["user_id", "is_ambiguous"])
     """
     keys, columns = list(keys), list(columns)
-    added_or_removed = F.count(F.lit(1)) == 1
+    per_key = Window.partitionBy(*keys)
+    added_or_removed = F.count(F.lit(1)).over(per_key) == 1
     if "_change_type" in rows.columns:
-        added_or_removed = added_or_removed | F.max(F.col("_change_type").isin("insert", "delete"))
-    changed = (
-        rows.groupBy(*keys)
-        .agg((added_or_removed | (F.count_distinct(F.struct(*columns)) > 1)).alias("changed"))
-        .where("changed")
-        .select(*keys)
-    )
-    return rows.join(changed, keys, "left_semi")
+        inserted_or_deleted = F.col("_change_type").isin("insert", "delete").cast("int")
+        added_or_removed = added_or_removed | (F.max(inserted_or_deleted).over(per_key) == 1)
+    differs = F.size(F.collect_set(F.struct(*columns)).over(per_key)) > 1
+    flag = "_material_change"
+    return rows.withColumn(flag, added_or_removed | differs).where(F.col(flag)).drop(flag)
 
 
 def touched_date_column(dates: Iterable[str], date_range: tuple[str, str] | None) -> Column:
