@@ -56,7 +56,8 @@ def frames(spark):
     return {"exposures": exposures, "lbg": lbg, "payments": payments, "searches": searches}
 
 
-def values_and_stats(frames, key, numerator_table, denominator_table=None):
+def metric_rows(frames, key, numerator_table, denominator_table=None):
+    """The metric and its numerator and denominator rows (None without a denominator)."""
     metric = load_metrics()[key]
     num = measure_rows(frames[numerator_table], metric.numerator, "user_id", metric.per_currency)
     den = (
@@ -64,6 +65,11 @@ def values_and_stats(frames, key, numerator_table, denominator_table=None):
         if denominator_table
         else None
     )
+    return metric, num, den
+
+
+def values_and_stats(frames, key, numerator_table, denominator_table=None):
+    metric, num, den = metric_rows(frames, key, numerator_table, denominator_table)
     values = frames["exposures"].transform(
         unit_metric_values(num, den, metric, pre_period_days=14, as_of=AS_OF)
     )
@@ -136,13 +142,7 @@ def test_absolute_cap_keeps_uncapped_sums(frames):
     ],
 )
 def test_daily_snapshots_equal_one_snapshot_per_as_of(spark, frames, key, numerator_table, denominator_table):
-    metric = load_metrics()[key]
-    num = measure_rows(frames[numerator_table], metric.numerator, "user_id", metric.per_currency)
-    den = (
-        measure_rows(frames[denominator_table], metric.denominator, "user_id", metric.per_currency)
-        if denominator_table
-        else None
-    )
+    metric, num, den = metric_rows(frames, key, numerator_table, denominator_table)
     ends = [T(2026, 11, 4), T(2026, 11, 6), T(2026, 11, 11), AS_OF]
     spine = spark.createDataFrame([(e.date(), e) for e in ends], "as_of_date date, as_of_ts timestamp")
     daily = (
