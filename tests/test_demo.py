@@ -12,6 +12,7 @@ from lakehouse.runlog import read_runs
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(1500)
 def test_the_demo_runs_the_workflow_twice_and_the_rerun_reads_only_the_late_hour(
     spark, tmp_path, monkeypatch
 ):

@@ -38,6 +38,9 @@ os.environ.setdefault("SPARK_VERSION", "3.5")  # pydeequ reads it at import time
 JARS_DIR_ENV = "LAKEHOUSE_JARS_DIR"
 GLUE_CONTEXT_CLASS = "com.amazonaws.services.glue.GlueContext"
 REQUIRED_JAR_PREFIXES = ("delta-spark_", "delta-storage-", "deequ-", "dqdl-")
+# Plans of marts built on marts staged in the same run are deep; Spark renders every plan to
+# text for its listeners, and an unbounded rendering exhausted the driver heap.
+PLAN_STRING_LIMIT = "200000"
 
 
 class RuntimeSetupError(RuntimeError):
@@ -154,6 +157,7 @@ def local_spark_session(
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.maxPlanStringLength", PLAN_STRING_LIMIT)
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", java_opts)
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
@@ -253,6 +257,7 @@ def job_runtime(config, *, driver_memory: str | None = None) -> Iterator[JobRunt
         for key, value in (
             ("spark.sql.session.timeZone", "UTC"),
             ("spark.sql.ansi.enabled", "true"),
+            ("spark.sql.maxPlanStringLength", PLAN_STRING_LIMIT),
         ):
             spark.conf.set(key, value)
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from browser import visit
 from lakehouse.dq.engine import DQ_RESULTS_SCHEMA
+from lakehouse.gold.experiments import HEALTH_SCHEMA, RESULT_COLUMNS, RESULTS_SCHEMA
 from lakehouse.lake import delta
 from lakehouse.lake.paths import LakePaths
 from lakehouse.report import build_report
@@ -118,34 +119,36 @@ def lake(spark, tmp_path_factory) -> str:
             "error_budget_remaining DOUBLE, window_days INT",
         ),
     }
-    gold["exp_results"] = (
+    results = [
+        {
+            "experiment_key": "checkout_v2",
+            "phase": 0,
+            "as_of_date": day,
+            "metric_key": metric,
+            "role": role,
+            "currency": "",
+            "variation": "B",
+            "units_control": 1000,
+            "units": 1000,
+            "lift": 0.031 * k if day == T0.date() else 0.9,
+            "ci_low": 0.01 * k - 0.02,
+            "ci_high": 0.05 * k,
+            "p_value": 0.04,
+            "p_value_adjusted": 0.04,
+            "guardrail_status": "ok" if role == "guardrail" else None,
+            "status": "invalid_srm",
+            "decision": "stop",
+        }
+        for day in (T0.date() - timedelta(days=1), T0.date())
+        for k, (metric, role) in enumerate([("conversion", "primary"), ("refund_rate", "guardrail")], start=1)
+    ]
+    gold["exp_results"] = ([tuple(r.get(c) for c in RESULT_COLUMNS) for r in results], RESULTS_SCHEMA)
+    gold["exp_health"] = (
         [
-            (
-                "checkout_v2",
-                1,
-                T0.date(),
-                m,
-                role,
-                "B",
-                0.031 * k,
-                0.01 * k - 0.02,
-                0.05 * k,
-                0.04,
-                "pass",
-                "ship",
-            )
-            for k, (m, role) in enumerate([("conversion", "goal"), ("refund_rate", "guardrail")], start=1)
+            ("checkout_v2", 0, v, n, 0.5, n / 2000, n, 0, 0, 0, 0.0, 0.0004, 0.001, "invalid_srm", T0)
+            for v, n in (("A", 1080), ("B", 920))
         ],
-        "experiment_key STRING, phase INT, as_of_date DATE, metric_key STRING, metric_role STRING, "
-        "variation STRING, "
-        "effect_rel DOUBLE, ci_low_rel DOUBLE, ci_high_rel DOUBLE, p_value DOUBLE, guardrail_verdict STRING, "
-        "decision STRING",
-    )
-    gold["exp_health_daily"] = (
-        [("checkout_v2", 1, T0.date(), 2000, 0.0004, True, "warn", "stop")],
-        "experiment_key STRING, phase INT, as_of_date DATE, units_total BIGINT, srm_p DOUBLE, "
-        "invalid_srm BOOLEAN, "
-        "status STRING, decision STRING",
+        HEALTH_SCHEMA,
     )
     gold["close_run"] = (
         [
@@ -185,6 +188,7 @@ def test_the_report_is_one_offline_file_with_every_section(report):
     assert "2 SLOs, 1 in breach: freshness_collect." in text
     assert "<td>EUR</td>" in text and '<td class="num">12,500</td>' in text  # minor units, exact
     assert "sample ratio mismatch in checkout_v2" in text
+    assert "+6.20%" in text and "+90.00%" not in text  # the latest snapshot's lift only
     assert f"not published: {T0.date() + timedelta(days=1)}." in text
     assert '<td class="num">1,050</td>' in text  # the roll-forward's ending balance
 

@@ -93,6 +93,14 @@ def exp_assignment_audit(ctx: BuildContext) -> DataFrame:
     )
 
 
+HEALTH_SCHEMA = (
+    "experiment_key string, phase int, variation string, units bigint, expected_share double, "
+    "observed_share double, units_exposed bigint, units_multiple bigint, units_mismatched bigint, "
+    "units_stale_bucket bigint, mismatch_rate double, srm_p_value double, srm_p_threshold double, "
+    "status string, as_of timestamp"
+)
+
+
 def exp_health(ctx: BuildContext) -> DataFrame:
     """One row per experiment x phase x variation of the registry, as of the run."""
     registry = load_registry()
@@ -139,13 +147,7 @@ def exp_health(ctx: BuildContext) -> DataFrame:
                         ctx.as_of,
                     )
                 )
-    return ctx.spark.createDataFrame(
-        rows,
-        "experiment_key string, phase int, variation string, units bigint, expected_share double, "
-        "observed_share double, units_exposed bigint, units_multiple bigint, units_mismatched bigint, "
-        "units_stale_bucket bigint, mismatch_rate double, srm_p_value double, srm_p_threshold double, "
-        "status string, as_of timestamp",
-    )
+    return ctx.spark.createDataFrame(rows, HEALTH_SCHEMA)
 
 
 def snapshot_spine(ctx: BuildContext, registry: Registry) -> DataFrame:
@@ -184,8 +186,10 @@ def exp_metric_stats_daily(ctx: BuildContext) -> DataFrame:
         .select(*UNIT_KEYS, "variation", "first_exposure_ts")
     )
     snapshots = units.join(F.broadcast(snapshot_spine(ctx, registry)), ["experiment_key", "phase"])
+    # One row per experiment with units (the registry's size): the others have no statistics.
+    with_units = {r.experiment_key for r in units.select("experiment_key").distinct().collect()}
     parts = []
-    for experiment in registry.values():
+    for experiment in (e for e in registry.values() if e.key in with_units):
         exposed = snapshots.where(F.col("experiment_key") == experiment.key)
         for key in dict.fromkeys(experiment.metric_keys()):
             metric = registry.metrics[key]

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -60,9 +59,28 @@ class StagedTable:
     outcomes: list[RuleOutcome] = field(default_factory=list)
 
     def release(self) -> None:
-        self.df.unpersist()
+        release_checkpoint(self.df)
         if self.rebuilt_keys is not None:
-            self.rebuilt_keys.unpersist()
+            release_checkpoint(self.rebuilt_keys)
+
+
+def checkpointed(df: DataFrame) -> DataFrame:
+    """``df`` computed once and held by the executors, its plan cut to a scan of those rows.
+
+    Marts read the staged rows of marts built before them in the same run; a cached plan
+    would carry every upstream plan inside it, and Spark renders whole plans for its listeners
+    on every action.
+    """
+    return df.localCheckpoint(eager=True)
+
+
+def release_checkpoint(df: DataFrame) -> None:
+    """Free the rows :func:`checkpointed` holds (or unpersist a cached frame)."""
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.getClass().getSimpleName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
+    else:
+        df.unpersist()
 
 
 def conform(spec: MartSpec, df: DataFrame) -> DataFrame:
@@ -98,14 +116,14 @@ def stage(
     dates: list[date] | tuple[date, ...] = (),
     rebuilt_keys: DataFrame | None = None,
 ) -> StagedTable:
-    """Conform, persist and count a mart's rebuilt rows."""
+    """Conform, checkpoint and count a mart's rebuilt rows."""
     if spec.publish == "replace_dates" and not full and not dates:
         raise MartDefinitionError(f"{spec.name}: a replace_dates stage needs its rebuilt dates")
-    staged_df = conform(spec, df).persist(StorageLevel.MEMORY_AND_DISK)
+    staged_df = checkpointed(conform(spec, df))
     rows = staged_df.count()
     keys = None
     if rebuilt_keys is not None:
-        keys = rebuilt_keys.select(*spec.keys).distinct().persist(StorageLevel.MEMORY_AND_DISK)
+        keys = checkpointed(rebuilt_keys.select(*spec.keys).distinct())
     return StagedTable(spec, staged_df, rows, full, tuple(sorted(set(dates))), keys)
 
 

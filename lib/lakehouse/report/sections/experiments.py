@@ -1,80 +1,94 @@
-"""Experiments, from ``gold.exp_results`` and ``gold.exp_health_daily``: each metric's lift with
-its confidence interval, the sample-ratio check and the guardrail verdicts, as of the latest date."""
+"""Experiments, from ``gold.exp_results`` and ``gold.exp_health``: each metric's relative lift
+with its confidence interval as of the latest snapshot, the sample-ratio check per variation
+and the guardrail verdicts."""
 
 from __future__ import annotations
 
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from lakehouse.gold.experiments import ALARMED_STATUSES
 from lakehouse.report import charts
 from lakehouse.report.model import Chart, ReportContext, Section, Table, rows_of
 
 
-def _latest(df, *keys: str):
-    window = Window.partitionBy(*keys).orderBy(F.desc("as_of_date"))
-    return df.withColumn("_n", F.dense_rank().over(window)).where("_n = 1").drop("_n")
+def _latest(df):
+    latest = F.max("as_of_date").over(Window.partitionBy("experiment_key", "phase"))
+    return df.withColumn("_latest", latest).where(F.col("as_of_date") == F.col("_latest")).drop("_latest")
 
 
 def build(ctx: ReportContext) -> Section | None:
     results = ctx.layer("gold", "exp_results")
-    if results is None:
+    health = ctx.layer("gold", "exp_health")
+    if results is None and health is None:
         return None
-    latest = rows_of(
-        _latest(results, "experiment_key", "phase").orderBy("experiment_key", "metric_role", "metric_key"),
-        limit=400,
+    latest = (
+        rows_of(
+            _latest(results).orderBy("experiment_key", "phase", "role", "metric_key", "variation"), limit=400
+        )
+        if results is not None
+        else []
     )
-    lifts = [
-        {
-            "metric": f"{r['experiment_key']} · {r['metric_key']} · {r['variation']}",
-            "lift_pct": round(100 * r["effect_rel"], 2),
-            "low_pct": round(100 * r["ci_low_rel"], 2),
-            "high_pct": round(100 * r["ci_high_rel"], 2),
-            "role": r["metric_role"],
-        }
-        for r in latest
-        if r.get("effect_rel") is not None
-        and r.get("ci_low_rel") is not None
-        and r.get("ci_high_rel") is not None
-    ]
-    health = ctx.layer("gold", "exp_health_daily")
     health_rows = (
-        rows_of(_latest(health, "experiment_key", "phase").orderBy("experiment_key"))
+        rows_of(health.orderBy("experiment_key", "phase", "variation"), limit=400)
         if health is not None
         else []
     )
-    srm_failed = [h["experiment_key"] for h in health_rows if h.get("invalid_srm")]
-    guardrail_breaches = sorted(
+    lifts = [
         {
-            r["experiment_key"]
-            for r in latest
-            if (r.get("guardrail_verdict") or "").lower() in ("fail", "breach")
+            "metric": f"{r['experiment_key']} · {r['metric_key']} {r['currency']} · {r['variation']}".replace(
+                "  ", " "
+            ),
+            "lift_pct": round(100 * r["lift"], 2),
+            "low_pct": round(100 * r["ci_low"], 2),
+            "high_pct": round(100 * r["ci_high"], 2),
+            "role": r["role"],
         }
-    )
-    experiments = sorted({r["experiment_key"] for r in latest})
+        for r in latest
+        if r.get("error") is None and None not in (r.get("lift"), r.get("ci_low"), r.get("ci_high"))
+    ]
+    srm_failed = sorted({h["experiment_key"] for h in health_rows if h.get("status") == "invalid_srm"})
+    breached = sorted({r["experiment_key"] for r in latest if r.get("guardrail_status") == "breached"})
+    alarmed = sorted({r["experiment_key"] for r in latest if r.get("status") in ALARMED_STATUSES})
+    experiments = sorted({r["experiment_key"] for r in (*latest, *health_rows)})
     summary = f"{len(experiments)} experiment(s)"
     summary += (
         f"; sample ratio mismatch in {', '.join(srm_failed)}" if srm_failed else "; no sample ratio mismatch"
     )
-    summary += (
-        f"; guardrail breached in {', '.join(guardrail_breaches)}."
-        if guardrail_breaches
-        else "; guardrails hold."
-    )
+    summary += f"; guardrail breached in {', '.join(breached)}." if breached else "; guardrails hold."
     tables = [
         Table(
             "Latest results per metric",
-            ["experiment", "metric", "role", "variation", "lift", "95% CI", "p", "guardrail", "decision"],
+            [
+                "experiment",
+                "as of",
+                "metric",
+                "role",
+                "currency",
+                "variation",
+                "units",
+                "lift",
+                "95% CI",
+                "p (adjusted)",
+                "guardrail",
+                "status",
+                "decision",
+            ],
             [
                 [
                     r["experiment_key"],
+                    r["as_of_date"],
                     r["metric_key"],
-                    r["metric_role"],
+                    r["role"],
+                    r.get("currency") or "",
                     r["variation"],
-                    _pct(r.get("effect_rel")),
-                    f"{_pct(r.get('ci_low_rel'))} .. {_pct(r.get('ci_high_rel'))}",
-                    r.get("p_value"),
-                    r.get("guardrail_verdict") or "",
-                    r.get("decision") or "",
+                    r.get("units"),
+                    _pct(r.get("lift")),
+                    f"{_pct(r.get('ci_low'))} .. {_pct(r.get('ci_high'))}",
+                    r.get("p_value_adjusted"),
+                    r.get("guardrail_status") or "",
+                    r.get("status") or "",
+                    r.get("decision") or r.get("error") or "",
                 ]
                 for r in latest
             ],
@@ -83,17 +97,31 @@ def build(ctx: ReportContext) -> Section | None:
     if health_rows:
         tables.append(
             Table(
-                "Health (sample ratio, exposures)",
-                ["experiment", "as of", "units", "SRM p", "SRM", "status", "decision"],
+                "Health (units per variation, sample ratio)",
+                [
+                    "experiment",
+                    "phase",
+                    "variation",
+                    "units",
+                    "expected share",
+                    "observed share",
+                    "multiple",
+                    "mismatched",
+                    "SRM p",
+                    "status",
+                ],
                 [
                     [
                         h["experiment_key"],
-                        h["as_of_date"],
-                        h.get("units_total"),
-                        h.get("srm_p"),
-                        "mismatch" if h.get("invalid_srm") else "ok",
+                        h["phase"],
+                        h["variation"],
+                        h.get("units"),
+                        h.get("expected_share"),
+                        h.get("observed_share"),
+                        h.get("units_multiple"),
+                        h.get("units_mismatched"),
+                        h.get("srm_p_value"),
                         h.get("status") or "",
-                        h.get("decision") or "",
                     ]
                     for h in health_rows
                 ],
@@ -119,7 +147,7 @@ def build(ctx: ReportContext) -> Section | None:
         key="experiments",
         title="Experiments",
         summary=summary,
-        status="fail" if srm_failed or guardrail_breaches else "ok",
+        status="fail" if srm_failed or breached or alarmed else "ok",
         charts=chart_list,
         tables=tables,
     )
