@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql import SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse.lake.audit import read_audited
@@ -39,6 +39,14 @@ class Readout:
     result_rows: list[tuple]
 
 
+def latest_snapshot(results: DataFrame) -> DataFrame:
+    """The rows of each experiment phase's latest as-of date."""
+    latest = F.max("as_of_date").over(Window.partitionBy("experiment_key", "phase"))
+    return (
+        results.withColumn("_latest", latest).where(F.col("as_of_date") == F.col("_latest")).drop("_latest")
+    )
+
+
 def experiment_readout(spark: SparkSession, paths: LakePaths, key: str | None = None) -> Readout:
     """Health and latest-snapshot results of one experiment (every experiment when ``key`` is None),
     as of the tables' audit watermarks."""
@@ -47,8 +55,7 @@ def experiment_readout(spark: SparkSession, paths: LakePaths, key: str | None = 
     if key is not None:
         health = health.where(F.col("experiment_key") == key)
         results = results.where(F.col("experiment_key") == key)
-    latest = F.max("as_of_date").over(Window.partitionBy("experiment_key", "phase"))
-    results = results.withColumn("_latest", latest).where(F.col("as_of_date") == F.col("_latest"))
+    results = latest_snapshot(results)
     order = ["experiment_key", "phase"]
     health_rows = [tuple(r) for r in health.select(*HEALTH_COLUMNS).orderBy(*order, "variation").collect()]
     result_rows = [

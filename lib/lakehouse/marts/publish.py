@@ -75,12 +75,8 @@ def checkpointed(df: DataFrame) -> DataFrame:
 
 
 def release_checkpoint(df: DataFrame) -> None:
-    """Free the rows :func:`checkpointed` holds (or unpersist a cached frame)."""
-    plan = df._jdf.queryExecution().analyzed()
-    if plan.getClass().getSimpleName() == "LogicalRDD":
-        plan.rdd().unpersist(False)
-    else:
-        df.unpersist()
+    """Free the rows :func:`checkpointed` holds (``unpersist`` does not reach them)."""
+    df._jdf.queryExecution().analyzed().rdd().unpersist(False)
 
 
 def conform(spec: MartSpec, df: DataFrame) -> DataFrame:

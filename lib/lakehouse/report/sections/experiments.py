@@ -4,17 +4,10 @@ and the guardrail verdicts."""
 
 from __future__ import annotations
 
-from pyspark.sql import functions as F
-from pyspark.sql.window import Window
-
+from lakehouse.experiments.readout import latest_snapshot
 from lakehouse.gold.experiments import ALARMED_STATUSES
 from lakehouse.report import charts
 from lakehouse.report.model import Chart, ReportContext, Section, Table, rows_of
-
-
-def _latest(df):
-    latest = F.max("as_of_date").over(Window.partitionBy("experiment_key", "phase"))
-    return df.withColumn("_latest", latest).where(F.col("as_of_date") == F.col("_latest")).drop("_latest")
 
 
 def build(ctx: ReportContext) -> Section | None:
@@ -24,7 +17,8 @@ def build(ctx: ReportContext) -> Section | None:
         return None
     latest = (
         rows_of(
-            _latest(results).orderBy("experiment_key", "phase", "role", "metric_key", "variation"), limit=400
+            latest_snapshot(results).orderBy("experiment_key", "phase", "role", "metric_key", "variation"),
+            limit=400,
         )
         if results is not None
         else []
@@ -36,8 +30,8 @@ def build(ctx: ReportContext) -> Section | None:
     )
     lifts = [
         {
-            "metric": f"{r['experiment_key']} · {r['metric_key']} {r['currency']} · {r['variation']}".replace(
-                "  ", " "
+            "metric": " · ".join(
+                (r["experiment_key"], f"{r['metric_key']} {r['currency']}".strip(), r["variation"])
             ),
             "lift_pct": round(100 * r["lift"], 2),
             "low_pct": round(100 * r["ci_low"], 2),
