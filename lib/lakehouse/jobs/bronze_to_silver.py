@@ -56,6 +56,7 @@ from lakehouse.events.canonical import EventTimeBounds
 from lakehouse.jobs import JobResult
 from lakehouse.lake import delta
 from lakehouse.lake.audit import ensure_audit_log, record_audit
+from lakehouse.lake.frames import release_checkpoint
 from lakehouse.lake.paths import LakePaths
 from lakehouse.privacy import PiiHasher
 from lakehouse.silver import tables
@@ -284,7 +285,7 @@ def ingest_records(
         finally:
             classified.unpersist()
     finally:
-        canonical.unpersist()  # frees the checkpointed blocks
+        release_checkpoint(canonical)
     return shape.channel_counts()
 
 
@@ -353,8 +354,9 @@ def update_stripe_objects(ctx: BatchContext) -> None:
                     tables.merge_stripe_objects(
                         spark, latest, ctx.paths, object_type, (STRIPE_PROGRESS_APP, upto)
                     )
+                    release_checkpoint(latest)
         finally:
-            stripe_events.unpersist()
+            release_checkpoint(stripe_events)
     if ctx.step_seconds:
         log.info("stripe objects updated", extra={"events_version": upto, "step_seconds": ctx.step_seconds})
         ctx.step_seconds = {}

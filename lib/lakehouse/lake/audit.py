@@ -23,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -182,9 +183,19 @@ def open_failures(spark: SparkSession, paths: LakePaths, table_name: str | None 
     ]
 
 
-def read_audited(spark: SparkSession, paths: LakePaths, table_name: str) -> AuditedRead:
-    """Read ``<layer>.<table>`` as of its audit watermark; :class:`UnauditedInputError` if none."""
-    version = audited_version(spark, paths, table_name)
+def read_audited(
+    spark: SparkSession,
+    paths: LakePaths,
+    table_name: str,
+    *,
+    watermarks: Mapping[str, int] | None = None,
+) -> AuditedRead:
+    """Read ``<layer>.<table>`` as of its audit watermark; :class:`UnauditedInputError` if none.
+
+    ``watermarks`` (an :func:`audited_versions` answer a caller already holds) saves reading
+    the audit log once per table.
+    """
+    version = (watermarks if watermarks is not None else audited_versions(spark, paths)).get(table_name)
     if version is None:
         raise UnauditedInputError(
             f"{table_name} has no audited version yet: its writing job has not passed its blocking rules"

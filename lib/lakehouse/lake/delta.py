@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 
@@ -105,15 +106,37 @@ def dml_transaction(spark: SparkSession, txn: Txn | None) -> Iterator[None]:
 
 
 def applied_txn_version(spark: SparkSession, path: str, app_id: str) -> int | None:
-    """The last ``txnVersion`` Delta recorded for ``app_id`` on a table, if any."""
+    """The last ``txnVersion`` Delta recorded for ``app_id`` on a table, if any.
+
+    Read from the latest commit when that commit carries it (the common case: the job wrote
+    last); otherwise from the table's reconstructed state, which is a Spark job.
+    """
     if not table_exists(spark, path):
         return None
     jvm = spark.sparkContext._jvm
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    version = (
-        delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty()).transactions().get(app_id)
-    )
+    snapshot = delta_log.update(False, jvm.scala.Option.empty(), jvm.scala.Option.empty())
+    for action in _commit_actions(spark, delta_log, int(snapshot.version())):
+        txn = action.get("txn")
+        if txn and txn.get("appId") == app_id:
+            return int(txn["version"])
+    version = snapshot.transactions().get(app_id)
     return None if version.isEmpty() else int(version.get())
+
+
+def _commit_actions(spark: SparkSession, delta_log, version: int) -> list[dict]:
+    """The actions of one commit file of the log (empty when it cannot be read)."""
+    jvm = spark.sparkContext._jvm
+    try:
+        commit = jvm.org.apache.hadoop.fs.Path(delta_log.logPath(), f"{version:020d}.json")
+        stream = commit.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).open(commit)
+        try:
+            text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        finally:
+            stream.close()
+    except Exception:  # noqa: BLE001 (a log without the JSON file: the reconstructed state answers)
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def change_feed(spark: SparkSession, path: str, *, starting: int, ending: int) -> DataFrame:

@@ -1,8 +1,8 @@
 """The mart ledger: per mart and run, which input versions it consumed and what it rebuilt.
 
-``_system/mart_ledger`` (Delta) gets one row per mart a run published or advanced, and
-only after that mart's commit. The same facts travel inside the mart's own commit as
-Delta ``userMetadata`` (JSON), so a run killed between the commit and the ledger row is
+``_system/mart_ledger`` (Delta) gets one row per mart a run published or advanced, all in
+one commit after the marts' commits. The same facts travel inside each mart's own commit as
+Delta ``userMetadata`` (JSON), so a run killed between its commits and the ledger's is
 caught up from the table's log by the next run (:func:`entry_from_commit`).
 
 Example::
@@ -134,30 +134,39 @@ def last_entries(spark: SparkSession, paths: LakePaths, job: str) -> dict[str, L
     return entries
 
 
-def append_entry(spark: SparkSession, paths: LakePaths, entry: LedgerEntry) -> None:
-    """Append one entry (idempotent: transaction ``(<job>:ledger:<mart>, run_seq)``)."""
+def append_entries(
+    spark: SparkSession, paths: LakePaths, entries: list[LedgerEntry], *, txn: delta.Txn | None = None
+) -> None:
+    """Append entries in one commit, idempotent under ``txn`` (default, for one entry:
+    ``(<job>:ledger:<mart>, run_seq)``, the transaction a recovered commit's entry carries)."""
+    if not entries:
+        return
+    if txn is None:
+        if len(entries) != 1:
+            raise ValueError("appending several ledger entries needs one transaction id for all")
+        (only,) = entries
+        txn = (f"{only.job}:ledger:{only.mart}", int(only.run_seq))
     now = datetime.now(UTC).replace(tzinfo=None)
-    row = (
-        entry.job,
-        entry.mart,
-        int(entry.run_seq),
-        entry.run_id,
-        entry.fingerprint,
-        dict(entry.input_versions),
-        bool(entry.full_rebuild),
-        entry.reason,
-        [(a, b) for a, b in entry.rebuilt],
-        entry.horizon[0] if entry.horizon else None,
-        entry.horizon[1] if entry.horizon else None,
-        entry.mart_version,
-        int(entry.rows_staged),
-        now,
-    )
-    delta.append(
-        spark.createDataFrame([row], LEDGER_SCHEMA),
-        paths.system(MART_LEDGER),
-        txn=(f"{entry.job}:ledger:{entry.mart}", int(entry.run_seq)),
-    )
+    rows = [
+        (
+            e.job,
+            e.mart,
+            int(e.run_seq),
+            e.run_id,
+            e.fingerprint,
+            dict(e.input_versions),
+            bool(e.full_rebuild),
+            e.reason,
+            [(a, b) for a, b in e.rebuilt],
+            e.horizon[0] if e.horizon else None,
+            e.horizon[1] if e.horizon else None,
+            e.mart_version,
+            int(e.rows_staged),
+            now,
+        )
+        for e in entries
+    ]
+    delta.append(spark.createDataFrame(rows, LEDGER_SCHEMA), paths.system(MART_LEDGER), txn=txn)
 
 
 def entry_from_commit(spark: SparkSession, path: str, run_seq: int) -> LedgerEntry | None:

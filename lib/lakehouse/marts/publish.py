@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 from lakehouse.dq import RuleOutcome
 from lakehouse.lake import delta
 from lakehouse.lake.audit import table_path
+from lakehouse.lake.frames import checkpointed, release_checkpoint
 from lakehouse.lake.paths import LakePaths
 from lakehouse.marts import dates as D
 from lakehouse.marts.spec import MartDefinitionError, MartSpec
@@ -62,21 +63,6 @@ class StagedTable:
         release_checkpoint(self.df)
         if self.rebuilt_keys is not None:
             release_checkpoint(self.rebuilt_keys)
-
-
-def checkpointed(df: DataFrame) -> DataFrame:
-    """``df`` computed once and held by the executors, its plan cut to a scan of those rows.
-
-    Marts read the staged rows of marts built before them in the same run; a cached plan
-    would carry every upstream plan inside it, and Spark renders whole plans for its listeners
-    on every action.
-    """
-    return df.localCheckpoint(eager=True)
-
-
-def release_checkpoint(df: DataFrame) -> None:
-    """Free the rows :func:`checkpointed` holds (``unpersist`` does not reach them)."""
-    df._jdf.queryExecution().analyzed().rdd().unpersist(False)
 
 
 def conform(spec: MartSpec, df: DataFrame) -> DataFrame:

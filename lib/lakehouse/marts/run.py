@@ -38,7 +38,7 @@ from lakehouse.lake.audit import AuditEntry, UnauditedInputError, audited_versio
 from lakehouse.lake.paths import LakePaths
 from lakehouse.marts import dates as D
 from lakehouse.marts.changes import ChangeSet, changed_dates, material_changes, read_changes
-from lakehouse.marts.ledger import LedgerEntry, append_entry, ensure_ledger, entry_from_commit, last_entries
+from lakehouse.marts.ledger import LedgerEntry, append_entries, ensure_ledger, entry_from_commit, last_entries
 from lakehouse.marts.publish import StagedTable, mart_path, publish, register, spec_outcomes, stage
 from lakehouse.marts.reconcile import reconcile
 from lakehouse.marts.spec import InputSpec, MartDefinitionError, MartSpec
@@ -259,7 +259,7 @@ class MartRun:
             if entry is None or applied > entry.run_seq:
                 recovered = entry_from_commit(self.spark, path, applied)
                 if recovered is not None:
-                    append_entry(self.spark, self.paths, recovered)
+                    append_entries(self.spark, self.paths, [recovered])
                     self.ledger[spec.name] = recovered
                     entry = recovered
                     log.warning(
@@ -294,7 +294,7 @@ class MartRun:
             return self._pinned[table]
         if spec_input.audited:
             try:
-                audited = read_audited(self.spark, self.paths, table)
+                audited = read_audited(self.spark, self.paths, table, watermarks=self._audited)
                 pinned = PinnedInput(table, audited.version, audited.df)
             except UnauditedInputError as exc:
                 empty = self._not_yet_written(spec_input)
@@ -329,7 +329,7 @@ class MartRun:
     def _published_rows(self, table: str) -> DataFrame | None:
         """The mart's rows as of its audit watermark (None before its first commit)."""
         try:
-            return read_audited(self.spark, self.paths, table).df
+            return read_audited(self.spark, self.paths, table, watermarks=self._audited).df
         except UnauditedInputError:
             return None
 
@@ -453,7 +453,11 @@ class MartRun:
                     touched |= D.touched_by(changed, spec_input.offsets)
         plan.full = bool(reasons)
         plan.reason = "; ".join(dict.fromkeys(reasons))
-        plan.horizon = self._horizon(spec, inputs)
+        unchanged = entry is not None and not any(cs.moved for cs in plan.changes.values())
+        if unchanged and not plan.full and not self.options.backfill():
+            plan.horizon = entry.horizon  # no input moved: the span its rows cover is the same
+        else:
+            plan.horizon = self._horizon(spec, inputs)
         if spec.publish == "replace_dates":
             backfill = self.options.backfill()
             if plan.full:
@@ -623,9 +627,8 @@ class MartRun:
             after_commits(dict(self.published))
         record_audit(self.spark, self.paths, audits)
         self._step("audit_recorded", "*")
-        for entry in entries:
-            append_entry(self.spark, self.paths, entry)
-            self.ledger[entry.mart] = entry
+        append_entries(self.spark, self.paths, entries, txn=(f"{self.job}:ledger", self.run_seq))
+        self.ledger.update({entry.mart: entry for entry in entries})
         self._step("ledger_recorded", "*")
 
     def summary(self) -> dict[str, dict]:
