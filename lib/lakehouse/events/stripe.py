@@ -189,103 +189,123 @@ def _stripe_events(events: DataFrame) -> DataFrame:
     )
 
 
-def _bt_columns(bt: Column) -> list[Column]:
-    return [
-        bt["id"].alias("balance_transaction_id"),
-        bt["amount"].alias("amount_minor"),
-        bt["fee"].alias("fee_minor"),
-        bt["net"].alias("net_minor"),
-        F.upper(bt["currency"]).alias("currency"),
-        bt["exchange_rate"].alias("exchange_rate"),
-        bt["type"].alias("type"),
-        bt["reporting_category"].alias("reporting_category"),
-        bt["source"].alias("source_id"),
-        bt["status"].alias("status"),
-        _ts(bt["available_on"]).alias("available_on"),
-        _ts(F.coalesce(bt["created"], F.col("_p.created"))).alias("created_at"),
-        F.to_date(_ts(F.coalesce(bt["created"], F.col("_p.created")))).alias("created_date"),
-        bt["description"].alias("description"),
-    ]
+# Each Silver column of a Stripe object table, in table order: (column, field of the Stripe object
+# as a dotted path, conversion). "@" marks a column of the canonical envelope instead of the object.
+STRIPE_OBJECT_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "charge": (
+        ("charge_id", "id", ""),
+        ("amount_minor", "amount", ""),
+        ("currency", "currency", "upper"),
+        ("amount_captured_minor", "amount_captured", ""),
+        ("amount_refunded_minor", "amount_refunded", ""),
+        ("status", "status", ""),
+        ("captured", "captured", ""),
+        ("paid", "paid", ""),
+        ("refunded", "refunded", ""),
+        ("disputed", "disputed", ""),
+        ("payment_intent_id", "payment_intent", ""),
+        ("customer_id", "customer", ""),
+        ("invoice_id", "invoice", ""),
+        ("balance_transaction_id", "balance_transaction.id", ""),
+        ("failure_code", "failure_code", ""),
+        ("failure_message", "failure_message", ""),
+        ("receipt_email_hash", "receipt_email_hash", ""),
+        ("billing_email_hash", "billing_details.email_hash", ""),
+        ("billing_phone_hash", "billing_details.phone_hash", ""),
+        ("description", "description", ""),
+        ("metadata", "metadata", ""),
+        ("user_id", "@user_id", ""),
+        ("lbg_id", "@lbg_id", ""),
+        ("leg_id", "@leg_id", ""),
+    ),
+    "refund": (
+        ("refund_id", "id", ""),
+        ("charge_id", "charge", ""),
+        ("payment_intent_id", "payment_intent", ""),
+        ("amount_minor", "amount", ""),
+        ("currency", "currency", "upper"),
+        ("status", "status", ""),
+        ("reason", "reason", ""),
+        ("balance_transaction_id", "balance_transaction.id", ""),
+        ("description", "description", ""),
+        ("metadata", "metadata", ""),
+        ("user_id", "@user_id", ""),
+        ("lbg_id", "@lbg_id", ""),
+        ("leg_id", "@leg_id", ""),
+    ),
+    "dispute": (
+        ("dispute_id", "id", ""),
+        ("charge_id", "charge", ""),
+        ("payment_intent_id", "payment_intent", ""),
+        ("amount_minor", "amount", ""),
+        ("currency", "currency", "upper"),
+        ("status", "status", ""),
+        ("reason", "reason", ""),
+        ("is_charge_refundable", "is_charge_refundable", ""),
+        ("evidence_due_by", "evidence_details.due_by", "timestamp"),
+        ("balance_transaction_ids", "balance_transactions", "ids"),
+        ("metadata", "metadata", ""),
+    ),
+    "payout": (
+        ("payout_id", "id", ""),
+        ("amount_minor", "amount", ""),
+        ("currency", "currency", "upper"),
+        ("status", "status", ""),
+        ("method", "method", ""),
+        ("payout_type", "type", ""),
+        ("automatic", "automatic", ""),
+        ("destination_id", "destination", ""),
+        ("arrival_date", "arrival_date", "date"),
+        ("balance_transaction_id", "balance_transaction.id", ""),
+        ("failure_code", "failure_code", ""),
+        ("failure_message", "failure_message", ""),
+        ("description", "description", ""),
+        ("metadata", "metadata", ""),
+    ),
+    "balance_transaction": (
+        ("balance_transaction_id", "id", ""),
+        ("amount_minor", "amount", ""),
+        ("fee_minor", "fee", ""),
+        ("net_minor", "net", ""),
+        ("currency", "currency", "upper"),
+        ("exchange_rate", "exchange_rate", ""),
+        ("type", "type", ""),
+        ("reporting_category", "reporting_category", ""),
+        ("source_id", "source", ""),
+        ("status", "status", ""),
+        ("available_on", "available_on", "timestamp"),
+    ),
+}
+_CONVERSIONS = {
+    "": lambda c: c,
+    "upper": F.upper,
+    "timestamp": _ts,
+    "date": lambda c: F.to_date(_ts(c)),
+    "ids": lambda c: F.transform(c, lambda b: b["id"]),
+}
 
 
-def _object_columns(object_type: str, o: Column) -> tuple[list[Column], Column]:
-    created = F.coalesce(o["created"], F.col("_p.created"))  # the object's own created, else its event's
-    common_tail = [_ts(created).alias("created_at"), F.to_date(_ts(created)).alias("created_date")]
-    money = [o["amount"].alias("amount_minor"), F.upper(o["currency"]).alias("currency")]
-    if object_type == "charge":
-        cols = [
-            o["id"].alias("charge_id"),
-            *money,
-            o["amount_captured"].alias("amount_captured_minor"),
-            o["amount_refunded"].alias("amount_refunded_minor"),
-            o["status"].alias("status"),
-            o["captured"].alias("captured"),
-            o["paid"].alias("paid"),
-            o["refunded"].alias("refunded"),
-            o["disputed"].alias("disputed"),
-            o["payment_intent"].alias("payment_intent_id"),
-            o["customer"].alias("customer_id"),
-            o["invoice"].alias("invoice_id"),
-            o["balance_transaction"]["id"].alias("balance_transaction_id"),
-            o["failure_code"].alias("failure_code"),
-            o["failure_message"].alias("failure_message"),
-            o["receipt_email_hash"].alias("receipt_email_hash"),
-            o["billing_details"]["email_hash"].alias("billing_email_hash"),
-            o["billing_details"]["phone_hash"].alias("billing_phone_hash"),
-            o["description"].alias("description"),
-            o["metadata"].alias("metadata"),
-            F.col("user_id"),
-            F.col("lbg_id"),
-            F.col("leg_id"),
-        ]
-        return cols + common_tail, _charge_rank(o)
-    if object_type == "refund":
-        cols = [
-            o["id"].alias("refund_id"),
-            o["charge"].alias("charge_id"),
-            o["payment_intent"].alias("payment_intent_id"),
-            *money,
-            o["status"].alias("status"),
-            o["reason"].alias("reason"),
-            o["balance_transaction"]["id"].alias("balance_transaction_id"),
-            o["description"].alias("description"),
-            o["metadata"].alias("metadata"),
-            F.col("user_id"),
-            F.col("lbg_id"),
-            F.col("leg_id"),
-        ]
-        return cols + common_tail, _rank("refund", o["status"])
-    if object_type == "dispute":
-        cols = [
-            o["id"].alias("dispute_id"),
-            o["charge"].alias("charge_id"),
-            o["payment_intent"].alias("payment_intent_id"),
-            *money,
-            o["status"].alias("status"),
-            o["reason"].alias("reason"),
-            o["is_charge_refundable"].alias("is_charge_refundable"),
-            _ts(o["evidence_details"]["due_by"]).alias("evidence_due_by"),
-            F.transform(o["balance_transactions"], lambda b: b["id"]).alias("balance_transaction_ids"),
-            o["metadata"].alias("metadata"),
-        ]
-        return cols + common_tail, _rank("dispute", o["status"])
-    # payout
-    cols = [
-        o["id"].alias("payout_id"),
-        *money,
-        o["status"].alias("status"),
-        o["method"].alias("method"),
-        o["type"].alias("payout_type"),
-        o["automatic"].alias("automatic"),
-        o["destination"].alias("destination_id"),
-        F.to_date(_ts(o["arrival_date"])).alias("arrival_date"),
-        o["balance_transaction"]["id"].alias("balance_transaction_id"),
-        o["failure_code"].alias("failure_code"),
-        o["failure_message"].alias("failure_message"),
-        o["description"].alias("description"),
-        o["metadata"].alias("metadata"),
-    ]
-    return cols + common_tail, _rank("payout", o["status"])
+def _object_columns(object_type: str, o: Column) -> list[Column]:
+    """The table's columns read from the Stripe object ``o``, then its ``created_at`` / ``created_date``
+    (the object's own ``created``, else its event's), and for balance transactions ``description``."""
+    columns = []
+    for name, path, conversion in STRIPE_OBJECT_COLUMNS[object_type]:
+        if path.startswith("@"):
+            source = F.col(path[1:])
+        else:
+            source = o
+            for part in path.split("."):
+                source = source[part]
+        columns.append(_CONVERSIONS[conversion](source).alias(name))
+    created = F.coalesce(o["created"], F.col("_p.created"))
+    columns += [_ts(created).alias("created_at"), F.to_date(_ts(created)).alias("created_date")]
+    if object_type == "balance_transaction":
+        columns.append(o["description"].alias("description"))
+    return columns
+
+
+def _object_rank(object_type: str, o: Column) -> Column:
+    return _charge_rank(o) if object_type == "charge" else _rank(object_type, o["status"])
 
 
 def latest_state(objects: DataFrame, key: str) -> DataFrame:
@@ -322,17 +342,18 @@ def stripe_objects(events: DataFrame, object_type: str) -> DataFrame:
             lambda b: b["amount"].isNotNull(),  # expanded objects only (an id alone carries no state)
         )
         exploded = stripe.select("*", F.explode(carried).alias("_bt"))
-        rank = _rank("balance_transaction", F.col("_bt.status"))
+        rank = _object_rank("balance_transaction", F.col("_bt"))
         candidates = exploded.select(
-            *_bt_columns(F.col("_bt")),
+            *_object_columns("balance_transaction", F.col("_bt")),
             obj["object"].alias("carried_by_object_type"),
             obj["id"].alias("carried_by_object_id"),
             *_event_columns(rank),
         )
     else:
         typed = stripe.filter(obj["object"] == object_type)
-        columns, rank = _object_columns(object_type, obj)
-        candidates = typed.select(*columns, *_event_columns(rank))
+        candidates = typed.select(
+            *_object_columns(object_type, obj), *_event_columns(_object_rank(object_type, obj))
+        )
     return latest_state(candidates, STRIPE_OBJECT_KEYS[object_type])
 
 

@@ -536,6 +536,48 @@ def _stripe_id(rng: Random, prefix: str) -> str:
     )
 
 
+def balance_transaction(
+    txn: str,
+    amount: int,
+    currency: str,
+    created: int,
+    *,
+    kind: str,
+    category: str,
+    source: str,
+    fee: int = 0,
+    fee_description: str = "Stripe processing fees",
+) -> dict:
+    """A Stripe balance transaction object, as the API returns it (pending, settling in two days)."""
+    return {
+        "id": txn,
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": created + 2 * 86400,
+        "created": created,
+        "currency": currency,
+        "description": None,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": currency,
+                "description": fee_description,
+                "type": "stripe_fee",
+            }
+        ]
+        if fee
+        else [],
+        "net": amount - fee,
+        "reporting_category": category,
+        "source": source,
+        "status": "pending",
+        "type": kind,
+    }
+
+
 class Stripe(Channel):
     name = "webhooks/stripe"
     supports_adapter_failure = True
@@ -567,33 +609,9 @@ class Stripe(Channel):
         if rng.random() >= 0.3:
             return txn  # not expanded
         fee = 0 if kind != "charge" else (amount * 29 // 1000 + (30 if currency != "jpy" else 0))
-        return {
-            "id": txn,
-            "object": "balance_transaction",
-            "amount": amount,
-            "available_on": created + 2 * 86400,
-            "created": created,
-            "currency": currency,
-            "description": None,
-            "exchange_rate": None,
-            "fee": fee,
-            "fee_details": [
-                {
-                    "amount": fee,
-                    "application": None,
-                    "currency": currency,
-                    "description": "Stripe processing fees",
-                    "type": "stripe_fee",
-                }
-            ]
-            if fee
-            else [],
-            "net": amount - fee,
-            "reporting_category": kind,
-            "source": source,
-            "status": "pending",
-            "type": kind,
-        }
+        return balance_transaction(
+            txn, amount, currency, created, kind=kind, category=kind, source=source, fee=fee
+        )
 
     def _charge(self, rng: Random, who: dict, created: int, shift: int) -> dict:
         currency = rng.choice(fake.CURRENCIES).lower()

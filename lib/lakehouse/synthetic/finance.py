@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lakehouse.synthetic import _values as fake
-from lakehouse.synthetic._channels import Stripe, _stripe_id, _webhook, user
+from lakehouse.synthetic._channels import Stripe, _stripe_id, _webhook, balance_transaction, user
 from lakehouse.synthetic.bronze import write_bronze_file
 
 CURRENCY_EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0, "kwd": 3}
@@ -209,35 +209,17 @@ class _Builder:
         fee: int = 0,
         fee_description: str = "Stripe processing fees",
     ) -> dict:
-        created = _ts(at)
-        txn = {
-            "id": _stripe_id(self.rng, "txn"),
-            "object": "balance_transaction",
-            "amount": amount,
-            "available_on": created + 2 * 86400,
-            "created": created,
-            "currency": currency,
-            "description": None,
-            "exchange_rate": None,
-            "fee": fee,
-            "fee_details": [
-                {
-                    "amount": fee,
-                    "application": None,
-                    "currency": currency,
-                    "description": fee_description,
-                    "type": "stripe_fee",
-                }
-            ]
-            if fee
-            else [],
-            "net": amount - fee,
-            "reporting_category": category,
-            "source": source,
-            "status": "pending",
-            "type": kind,
-            "payout": None,
-        }
+        txn = balance_transaction(
+            _stripe_id(self.rng, "txn"),
+            amount,
+            currency,
+            _ts(at),
+            kind=kind,
+            category=category,
+            source=source,
+            fee=fee,
+            fee_description=fee_description,
+        ) | {"payout": None}
         self.bts.append(txn)
         return txn
 

@@ -32,13 +32,11 @@ class Statistic(Protocol):
     def variance(self) -> float: ...
 
 
-@dataclass(frozen=True)
-class SampleMean:
-    """A count, sum or amount per unit: ``s² = (Σy² - (Σy)²/n)/(n-1)``."""
+class _MeanOfSum:
+    """``mean = Σy/n`` (0 without units); nothing adjusts it, so it is also the observed mean."""
 
     n: float
     sum: float
-    sum_squares: float
 
     @property
     def mean(self) -> float:
@@ -47,6 +45,15 @@ class SampleMean:
     @property
     def unadjusted_mean(self) -> float:
         return self.mean
+
+
+@dataclass(frozen=True)
+class SampleMean(_MeanOfSum):
+    """A count, sum or amount per unit: ``s² = (Σy² - (Σy)²/n)/(n-1)``."""
+
+    n: float
+    sum: float
+    sum_squares: float
 
     @property
     def variance(self) -> float:
@@ -59,7 +66,7 @@ class SampleMean:
 
 
 @dataclass(frozen=True)
-class Proportion:
+class Proportion(_MeanOfSum):
     """A 0/1 outcome per unit: ``p = Σy/n``, ``s² = p(1-p)`` (gbstats' binomial variance)."""
 
     n: float
@@ -68,14 +75,6 @@ class Proportion:
     @property
     def sum_squares(self) -> float:
         return self.sum
-
-    @property
-    def mean(self) -> float:
-        return self.sum / self.n if self.n else 0.0
-
-    @property
-    def unadjusted_mean(self) -> float:
-        return self.mean
 
     @property
     def variance(self) -> float:
