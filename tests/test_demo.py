@@ -29,6 +29,8 @@ def test_the_demo_runs_the_workflow_twice_and_the_rerun_reads_only_the_late_hour
     first, rerun = reruns
     b2s = [next(s for s in o.steps if s.step == "bronze_to_silver") for o in (first, rerun)]
     assert [s.status for s in b2s] == ["SUCCEEDED", "SUCCEEDED"]
+    s2g = [next(s for s in o.steps if s.step == "silver_to_gold") for o in (first, rerun)]
+    assert [s.status for s in s2g] == ["SUCCEEDED", "SUCCEEDED"], [s.summary for s in s2g]
     channels = b2s[1].result.details["channels"]
     assert channels["webhooks/stripe"]["duplicates"] >= 1  # the redelivered webhook
     assert sum(c["records_read"] for c in channels.values()) < b2s[0].result.rows_in  # only the late hour

@@ -16,8 +16,8 @@ from lakehouse.lake.audit import AuditEntry, record_audit
 from lakehouse.lake.paths import LakePaths
 
 ENVELOPE = (
-    "event_id STRING, event_name STRING, occurred_at TIMESTAMP, event_date DATE, user_id STRING, "
-    "anon_id STRING, session_id STRING, lbg_id STRING"
+    "event_id STRING, event_name STRING, occurred_at TIMESTAMP, received_at TIMESTAMP, event_date DATE, "
+    "user_id STRING, anon_id STRING, session_id STRING, lbg_id STRING"
 )
 FAMILIES = {
     "stg_client_events": f"{ENVELOPE}, experiment_key STRING, variant STRING",

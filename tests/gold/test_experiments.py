@@ -23,7 +23,7 @@ LIFTED = "checkout-one-page"
 KEY = "search-ranking-v2"
 
 
-def exposure(event_id, key, variant, at, user_id=None, anon_id=None):
+def exposure(event_id, key, variant, at, user_id=None, anon_id=None, received_at=None):
     return ev(
         event_id,
         "experiment_exposed",
@@ -32,7 +32,13 @@ def exposure(event_id, key, variant, at, user_id=None, anon_id=None):
         variant=variant,
         user_id=user_id,
         anon_id=anon_id,
+        received_at=received_at,
     )
+
+
+def arrival(at: datetime, user_id: str, late_units: set[str]) -> datetime:
+    """Minutes after the exposure; two days after for the units logged late (offline devices)."""
+    return at + (timedelta(days=2) if user_id in late_units else timedelta(minutes=3))
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +52,17 @@ def lake(silver):
         mismatch_share=0.03,
         multiple_share=0.02,
     )
+    late_units = set(sorted({e[4] for e in planted.exposures})[::25])
     events = [
-        exposure(event_id, key, variant, f"{at:%Y-%m-%d %H:%M:%S}", user_id, anon_id)
+        exposure(
+            event_id,
+            key,
+            variant,
+            f"{at:%Y-%m-%d %H:%M:%S}",
+            user_id,
+            anon_id,
+            arrival(at, user_id, late_units),
+        )
         for event_id, key, variant, at, user_id, anon_id in planted.exposures
     ]
     events += [
@@ -80,7 +95,7 @@ def lake(silver):
         ],
     )
     silver.summary = silver.run(MARTS, as_of="2026-11-10 00:00")
-    silver.planted, silver.lifted = planted, lifted
+    silver.planted, silver.lifted, silver.late_units = planted, lifted, late_units
     return silver
 
 
@@ -125,6 +140,18 @@ def test_the_audit_lists_exactly_the_mismatched_units(lake):
     audit = lake.table("exp_assignment_audit").where(F.col("experiment_key") == KEY)
     assert audit.count() == lake.planted.mismatched > 0
     assert audit.where(F.col("logged_variation") == F.col("expected_variation")).count() == 0
+
+
+def test_exposures_that_arrived_a_day_late_are_counted_in_the_health(lake):
+    firsts = lake.table("exp_exposures_first").where(F.col("experiment_key") == KEY)
+    late = {r.unit_id for r in firsts.where(F.col("late_exposure")).collect()}
+    assert late == lake.late_units and len(late) > 10
+    health = lake.table("exp_health").where(F.col("experiment_key") == KEY).collect()
+    assert {(r.units_late, r.late_exposure_rate) for r in health} == {
+        (len(late), len(late) / health[0].units_exposed)
+    }
+    lifted = lake.table("exp_health").where(F.col("experiment_key") == LIFTED).collect()
+    assert {r.units_late for r in lifted} == {0}  # arrival unknown: never counted late
 
 
 def test_dropped_treatment_exposures_make_the_experiment_invalid_srm(lake):

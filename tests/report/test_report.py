@@ -145,7 +145,25 @@ def lake(spark, tmp_path_factory) -> str:
     gold["exp_results"] = ([tuple(r.get(c) for c in RESULT_COLUMNS) for r in results], RESULTS_SCHEMA)
     gold["exp_health"] = (
         [
-            ("checkout_v2", 0, v, n, 0.5, n / 2000, n, 0, 0, 0, 0.0, 0.0004, 0.001, "invalid_srm", T0)
+            (
+                "checkout_v2",
+                0,
+                v,
+                n,
+                0.5,
+                n / 2000,
+                n,
+                0,
+                0,
+                0,
+                0.0,
+                3,
+                0.0015,
+                0.0004,
+                0.001,
+                "invalid_srm",
+                T0,
+            )
             for v, n in (("A", 1080), ("B", 920))
         ],
         HEALTH_SCHEMA,

@@ -323,3 +323,34 @@ def test_spec_validation():
         GeneratorSpec(events=10, start=START, hours=1, duplicate_rate=1.5)
     spec = GeneratorSpec(events=10, start=datetime(2025, 3, 1, 10, 42, tzinfo=UTC), hours=1)
     assert spec.start == datetime(2025, 3, 1, 10, tzinfo=UTC)
+
+
+def exposures_of(root: Path) -> list[dict]:
+    records = (json.loads(line) for _, line in channel_lines(root, "collect"))
+    return [r for r in records if r["event_name"] == "experiment_exposed"]
+
+
+def test_exposures_follow_the_registry_and_growthbooks_hash_but_for_the_mislogged_units(tmp_path):
+    from lakehouse.experiments.registry import load_registry
+    from lakehouse.synthetic.experiments import hashed_variation
+
+    generate_bronze(tmp_path, GeneratorSpec(events=6000, start=datetime(2026, 11, 10, tzinfo=UTC), hours=6))
+    registry = load_registry()
+    exposures = exposures_of(tmp_path)
+    assert {e["payload"]["experiment_key"] for e in exposures} == set(registry)
+    mislogged = set()
+    for e in exposures:
+        experiment = registry[e["payload"]["experiment_key"]]
+        unit = e.get(experiment.hash_attribute)
+        assert unit, e  # an experiment hashed on user_id is only logged for signed-in users
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))
+        if e["payload"]["variant"] != hashed_variation(experiment, experiment.phase_at(at), unit):
+            mislogged.add((experiment.key, unit))
+    units = {(e["payload"]["experiment_key"], e.get(registry[e["payload"]["experiment_key"]].hash_attribute))
+             for e in exposures}  # fmt: skip
+    assert 0 < len(mislogged) < 0.04 * len(units)
+
+
+def test_no_exposure_is_logged_before_any_experiment_runs(tmp_path):
+    generate_bronze(tmp_path, GeneratorSpec(events=1500, start=START, hours=2))
+    assert exposures_of(tmp_path) == []

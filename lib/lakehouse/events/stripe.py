@@ -191,11 +191,18 @@ def _stripe_events(events: DataFrame) -> DataFrame:
 
 # Each Silver column of a Stripe object table, in table order: (column, field of the Stripe object
 # as a dotted path, conversion). "@" marks a column of the canonical envelope instead of the object.
+_MONEY = (("amount_minor", "amount", ""), ("currency", "currency", "upper"))
+_DESCRIBED_AND_OWNED = (
+    ("description", "description", ""),
+    ("metadata", "metadata", ""),
+    ("user_id", "@user_id", ""),
+    ("lbg_id", "@lbg_id", ""),
+    ("leg_id", "@leg_id", ""),
+)
 STRIPE_OBJECT_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "charge": (
         ("charge_id", "id", ""),
-        ("amount_minor", "amount", ""),
-        ("currency", "currency", "upper"),
+        *_MONEY,
         ("amount_captured_minor", "amount_captured", ""),
         ("amount_refunded_minor", "amount_refunded", ""),
         ("status", "status", ""),
@@ -212,33 +219,23 @@ STRIPE_OBJECT_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("receipt_email_hash", "receipt_email_hash", ""),
         ("billing_email_hash", "billing_details.email_hash", ""),
         ("billing_phone_hash", "billing_details.phone_hash", ""),
-        ("description", "description", ""),
-        ("metadata", "metadata", ""),
-        ("user_id", "@user_id", ""),
-        ("lbg_id", "@lbg_id", ""),
-        ("leg_id", "@leg_id", ""),
+        *_DESCRIBED_AND_OWNED,
     ),
     "refund": (
         ("refund_id", "id", ""),
         ("charge_id", "charge", ""),
         ("payment_intent_id", "payment_intent", ""),
-        ("amount_minor", "amount", ""),
-        ("currency", "currency", "upper"),
+        *_MONEY,
         ("status", "status", ""),
         ("reason", "reason", ""),
         ("balance_transaction_id", "balance_transaction.id", ""),
-        ("description", "description", ""),
-        ("metadata", "metadata", ""),
-        ("user_id", "@user_id", ""),
-        ("lbg_id", "@lbg_id", ""),
-        ("leg_id", "@leg_id", ""),
+        *_DESCRIBED_AND_OWNED,
     ),
     "dispute": (
         ("dispute_id", "id", ""),
         ("charge_id", "charge", ""),
         ("payment_intent_id", "payment_intent", ""),
-        ("amount_minor", "amount", ""),
-        ("currency", "currency", "upper"),
+        *_MONEY,
         ("status", "status", ""),
         ("reason", "reason", ""),
         ("is_charge_refundable", "is_charge_refundable", ""),
@@ -248,8 +245,7 @@ STRIPE_OBJECT_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "payout": (
         ("payout_id", "id", ""),
-        ("amount_minor", "amount", ""),
-        ("currency", "currency", "upper"),
+        *_MONEY,
         ("status", "status", ""),
         ("method", "method", ""),
         ("payout_type", "type", ""),

@@ -9,7 +9,9 @@ row per experiment x phase x unit (the assignment of record).
 - :func:`first_exposures`: per experiment x phase x unit over the ``ok`` exposures: first
   exposure time and variation, ``__multiple__`` for units seen in more than one variation,
   the variation the unit should hold (sticky: its first assignment of the same bucket
-  version; otherwise the hash) and ``hash_mismatch``;
+  version; otherwise the hash), ``hash_mismatch`` and ``late_exposure`` (the first exposure
+  reached the lake more than :data:`LATE_EXPOSURE_AFTER` after it happened, so the daily
+  snapshots in between did not count the unit);
 - :func:`exposure_counts`: exposures per experiment and status, for the health table.
 
 Example::
@@ -22,6 +24,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -31,6 +34,7 @@ from lakehouse.experiments.bucketing import assign_variation
 from lakehouse.experiments.registry import Registry
 
 MULTIPLE = "__multiple__"
+LATE_EXPOSURE_AFTER = timedelta(hours=24)
 STATUSES = ("ok", "unknown_experiment", "outside_phase", "unknown_variation", "missing_unit")
 
 REGISTRY_SCHEMA = T.StructType(
@@ -168,11 +172,16 @@ def first_exposures(classified: DataFrame) -> DataFrame:
     hold: under sticky bucketing its first assignment in an earlier phase of the same bucket
     version, else the hash; a unit holding an assignment of a bucket version below the
     phase's ``min_bucket_version`` is ``excluded_stale_bucket`` (GrowthBook excludes it).
+    ``first_exposure_received_at`` is the arrival (``received_at``) of the first exposure, null
+    where the events carry no arrival time; ``late_exposure`` compares it with
+    :data:`LATE_EXPOSURE_AFTER`.
     """
     ok = classified.where(F.col("status") == "ok")
+    received = F.col("received_at") if "received_at" in classified.columns else F.lit(None).cast("timestamp")
     keys = ["experiment_key", "phase", "unit_id"]
     firsts = ok.groupBy(*keys).agg(
         F.min("occurred_at").alias("first_exposure_ts"),
+        F.min_by(received, "occurred_at").alias("first_exposure_received_at"),
         F.min_by("variant", "occurred_at").alias("first_variation"),
         F.countDistinct("variant").alias("n_variations"),
         F.count(F.lit(1)).alias("n_exposure_events"),
@@ -199,6 +208,15 @@ def first_exposures(classified: DataFrame) -> DataFrame:
         )
         .withColumn("first_exposure_date", F.to_date("first_exposure_ts"))
         .withColumn(
+            "late_exposure",
+            F.coalesce(
+                F.col("first_exposure_received_at")
+                > F.col("first_exposure_ts")
+                + F.expr(f"INTERVAL {int(LATE_EXPOSURE_AFTER.total_seconds())} SECONDS"),
+                F.lit(False),
+            ),
+        )
+        .withColumn(
             "hash_mismatch",
             ~F.col("excluded_stale_bucket")
             & ~F.col("first_variation").eqNullSafe(F.col("expected_variation")),
@@ -215,6 +233,8 @@ def first_exposures(classified: DataFrame) -> DataFrame:
             "expected_variation",
             "hash_mismatch",
             "excluded_stale_bucket",
+            "first_exposure_received_at",
+            "late_exposure",
         )
     )
 

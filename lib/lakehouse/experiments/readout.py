@@ -22,7 +22,7 @@ from lakehouse.lake.paths import LakePaths
 
 HEALTH_COLUMNS = [
     "experiment_key", "phase", "variation", "units", "expected_share", "observed_share",
-    "units_multiple", "units_mismatched", "srm_p_value", "status",
+    "units_multiple", "units_mismatched", "units_late", "srm_p_value", "status",
 ]  # fmt: skip
 RESULT_COLUMNS = [
     "experiment_key", "phase", "as_of_date", "metric_key", "role", "currency", "variation",

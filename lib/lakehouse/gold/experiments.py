@@ -57,7 +57,8 @@ def exp_registry(ctx: BuildContext) -> DataFrame:
 
 def classified_exposures(ctx: BuildContext) -> DataFrame:
     """Every exposure event of Silver with its phase, hashed variation and status."""
-    events = ctx.input(CLIENT).where(F.col("event_name") == "experiment_exposed").select(*EXPOSURE_COLUMNS)
+    exposed = ctx.input(CLIENT).where(F.col("event_name") == "experiment_exposed")
+    events = exposed.select(*EXPOSURE_COLUMNS, "received_at")
     return events.transform(classify_exposures(ctx.input(REGISTRY)))
 
 
@@ -96,8 +97,8 @@ def exp_assignment_audit(ctx: BuildContext) -> DataFrame:
 HEALTH_SCHEMA = (
     "experiment_key string, phase int, variation string, units bigint, expected_share double, "
     "observed_share double, units_exposed bigint, units_multiple bigint, units_mismatched bigint, "
-    "units_stale_bucket bigint, mismatch_rate double, srm_p_value double, srm_p_threshold double, "
-    "status string, as_of timestamp"
+    "units_stale_bucket bigint, mismatch_rate double, units_late bigint, late_exposure_rate double, "
+    "srm_p_value double, srm_p_threshold double, status string, as_of timestamp"
 )
 
 
@@ -115,6 +116,7 @@ def exp_health(ctx: BuildContext) -> DataFrame:
         F.count_if(F.col("variation") == MULTIPLE).alias("units_multiple"),
         F.count_if(F.col("hash_mismatch")).alias("units_mismatched"),
         F.count_if(F.col("excluded_stale_bucket")).alias("units_stale_bucket"),
+        F.count_if(F.col("late_exposure")).alias("units_late"),
     )
     counted = {(r.experiment_key, r.phase, r.variation): r.units for r in per_variation.collect()}
     phases = {(r.experiment_key, r.phase): r for r in per_phase.collect()}  # one row per experiment x phase
@@ -141,6 +143,8 @@ def exp_health(ctx: BuildContext) -> DataFrame:
                         totals.units_mismatched if totals else 0,
                         totals.units_stale_bucket if totals else 0,
                         (totals.units_mismatched / exposed) if exposed else None,
+                        totals.units_late if totals else 0,
+                        (totals.units_late / exposed) if exposed else None,
                         p_value,
                         threshold,
                         status,
@@ -240,7 +244,7 @@ def decide(experiment, rows: list[dict], srm_p: float) -> tuple[str, str]:
     analysis = experiment.analysis
     if srm_p < analysis.srm_p_threshold:
         return "invalid_srm", "stop"
-    if any(r["guardrail_status"] == "breached" for r in rows):
+    if any(r.get("guardrail_status") == "breached" for r in rows):
         return "stop_recommended", "stop"
     primary = [r for r in rows if r["role"] == "primary" and r["error"] is None]
     if (

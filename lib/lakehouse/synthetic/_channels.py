@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from random import Random
 from typing import Any
 
+from lakehouse.experiments.registry import Experiment, load_registry
 from lakehouse.synthetic import _values as fake
+from lakehouse.synthetic.experiments import hashed_variation
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -81,10 +84,34 @@ def user(seed: int, u: int) -> dict[str, str]:
     }
 
 
-def variant_of(seed: int, u: int, experiment: str, variants: tuple[str, ...]) -> str:
-    """Sticky bucketing: a user always sees the same variant of an experiment."""
-    digest = hashlib.blake2b(f"{seed}:{experiment}:{u}".encode(), digest_size=4).digest()
-    return variants[int.from_bytes(digest, "big") % len(variants)]
+MISLOGGED_UNITS_PER_10K = 100  # units whose client logs the wrong variation (the audit finds them)
+
+
+@lru_cache(maxsize=1)
+def registry_experiments() -> dict[str, Experiment]:
+    return dict(load_registry())
+
+
+def logged_variation(seed: int, u: int, experiment_key: str, occurred_ms: int) -> str | None:
+    """The variation user ``u``'s client logs when exposed at ``occurred_ms``: GrowthBook's hash of
+    the experiment's hash attribute in the phase running then (None: no phase, or outside coverage);
+    for a fixed 1 % of units the next variation instead, as a client with a stale cache would."""
+    phase = registry_experiments()[experiment_key].phase_at(datetime.fromtimestamp(occurred_ms / 1000, UTC))
+    return None if phase is None else _unit_variation(seed, u, experiment_key, phase.index)
+
+
+@lru_cache(maxsize=65536)
+def _unit_variation(seed: int, u: int, experiment_key: str, phase_index: int) -> str | None:
+    experiment = registry_experiments()[experiment_key]
+    phase = experiment.phases[phase_index]
+    variation = hashed_variation(experiment, phase, user(seed, u)[experiment.hash_attribute])
+    if variation is None:
+        return None
+    digest = hashlib.blake2b(f"{seed}:mislogged:{experiment_key}:{u}".encode(), digest_size=4).digest()
+    if int.from_bytes(digest, "big") % 10_000 < MISLOGGED_UNITS_PER_10K:
+        keys = [v.key for v in experiment.variations]
+        variation = keys[(keys.index(variation) + 1) % len(keys)]
+    return variation
 
 
 class Channel:
@@ -185,10 +212,13 @@ class Collect(Channel):
             elif q < 0.10:
                 query = f"call me {fake.phone(rng)} about {query}"
             payload = {"query": query, "results_count": rng.randrange(0, 250)}
-        elif r < 0.95:
+        elif r < 0.95 and (exposure := self._exposure(rng, u, occurred)) is not None:
             name, version = "experiment_exposed", 1
-            key, variants = rng.choice(fake.EXPERIMENTS)
-            payload = {"experiment_key": key, "variant": variant_of(self.seed, u, key, variants)}
+            payload, identified = exposure
+            logged_in = logged_in or identified
+        elif r < 0.95:
+            name, version = "screen_viewed", 1  # the unit is in no running experiment: no exposure
+            payload = {"screen_name": rng.choice(fake.SCREENS), "app_version": rng.choice(fake.APP_VERSIONS)}
         else:
             name, version = "signup_completed", 1
             logged_in = True
@@ -225,6 +255,18 @@ class Collect(Channel):
         }
         obj["payload"] = payload
         return [Draft(arrival, f"{name}.v{version}", obj, late=shift > 0)]
+
+    def _exposure(self, rng: Random, u: int, occurred_ms: int) -> tuple[dict, bool] | None:
+        """An exposure to one of the registry's experiments, and whether the SDK knew the user id
+        (an experiment bucketed on ``user_id`` runs only for signed-in users)."""
+        experiment = registry_experiments()[rng.choice(sorted(registry_experiments()))]
+        variation = logged_variation(self.seed, u, experiment.key, occurred_ms)
+        if variation is None:
+            return None
+        return {
+            "experiment_key": experiment.key,
+            "variant": variation,
+        }, experiment.hash_attribute == "user_id"
 
     @staticmethod
     def _page(rng: Random, lbg: str | None, leg: str | None) -> tuple[str, str]:

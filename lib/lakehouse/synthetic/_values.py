@@ -119,12 +119,6 @@ SEARCH_TERMS = (
     "cancel trip",
     "lost luggage",
 )
-EXPERIMENTS = (
-    ("checkout_button_color", ("control", "green", "orange")),
-    ("search_ranking_v2", ("control", "treatment")),
-    ("price_anchor_test", ("control", "anchor_high", "anchor_low")),
-    ("onboarding_flow", ("control", "short")),
-)
 AIRPORTS = (
     "LHR",
     "LGW",

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from random import Random
 
 from lakehouse.experiments.bucketing import choose_variation_py, gb_hash_py
-from lakehouse.experiments.registry import Experiment
+from lakehouse.experiments.registry import Experiment, Phase
 
 EXPOSURE_COLUMNS = (
     "event_id string, experiment_key string, variant string, occurred_at timestamp, "
@@ -66,9 +66,10 @@ def synthetic_experiment(
     for i in range(units):
         unit, anon = f"{experiment.key}-u{i}", f"anon-{experiment.key}-u{i}"
         hash_value = unit if experiment.hash_attribute == "user_id" else anon
-        index = choose_variation_py(gb_hash_py(phase.seed, hash_value, experiment.hash_version), phase.ranges)
-        if index < 0:
+        assigned = hashed_variation(experiment, phase, hash_value)
+        if assigned is None:
             continue
+        index = keys.index(assigned)
         out.assigned[keys[index]] = out.assigned.get(keys[index], 0) + 1
         t0 = phase.start + timedelta(minutes=rng.randrange(3 * 24 * 60))
         if index > 0 and rng.random() < drop_treatment_share:
@@ -90,6 +91,12 @@ def synthetic_experiment(
         if rng.random() < min(1.0, p * (2 if pre_booker else 1) / (1 + pre_booker_share)):
             out.bookings.append(_booking(unit, "post", t0 + timedelta(hours=rng.randint(1, 6 * 24)), rng))
     return out
+
+
+def hashed_variation(experiment: Experiment, phase: Phase, hash_value: str) -> str | None:
+    """The variation GrowthBook's SDK assigns ``hash_value`` in ``phase``; None outside coverage."""
+    index = choose_variation_py(gb_hash_py(phase.seed, hash_value, experiment.hash_version), phase.ranges)
+    return experiment.variations[index].key if index >= 0 else None
 
 
 def _booking(unit: str, tag: str, at: datetime, rng: Random) -> tuple:

@@ -101,6 +101,7 @@ def build(ctx: ReportContext) -> Section | None:
                     "observed share",
                     "multiple",
                     "mismatched",
+                    "late",
                     "SRM p",
                     "status",
                 ],
@@ -114,6 +115,7 @@ def build(ctx: ReportContext) -> Section | None:
                         h.get("observed_share"),
                         h.get("units_multiple"),
                         h.get("units_mismatched"),
+                        h.get("units_late"),
                         h.get("srm_p_value"),
                         h.get("status") or "",
                     ]
