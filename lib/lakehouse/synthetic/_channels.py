@@ -257,8 +257,8 @@ class Collect(Channel):
         return [Draft(arrival, f"{name}.v{version}", obj, late=shift > 0)]
 
     def _exposure(self, rng: Random, u: int, occurred_ms: int) -> tuple[dict, bool] | None:
-        """An exposure to one of the registry's experiments, and whether the SDK knew the user id
-        (an experiment bucketed on ``user_id`` runs only for signed-in users)."""
+        """An exposure to one of the registry's experiments, and whether it carries the user id
+        (an experiment bucketed on ``user_id`` is evaluated for signed-in users only)."""
         experiment = registry_experiments()[rng.choice(sorted(registry_experiments()))]
         variation = logged_variation(self.seed, u, experiment.key, occurred_ms)
         if variation is None:
