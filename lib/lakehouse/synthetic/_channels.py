@@ -89,7 +89,8 @@ MISLOGGED_UNITS_PER_10K = 100  # units whose client logs the wrong variation (th
 
 @lru_cache(maxsize=1)
 def registry_experiments() -> dict[str, Experiment]:
-    return dict(load_registry())
+    """The registry's experiments, by key in key order."""
+    return dict(sorted(load_registry().items()))
 
 
 def logged_variation(seed: int, u: int, experiment_key: str, occurred_ms: int) -> str | None:
@@ -259,7 +260,7 @@ class Collect(Channel):
     def _exposure(self, rng: Random, u: int, occurred_ms: int) -> tuple[dict, bool] | None:
         """An exposure to one of the registry's experiments, and whether it carries the user id
         (an experiment bucketed on ``user_id`` is evaluated for signed-in users only)."""
-        experiment = registry_experiments()[rng.choice(sorted(registry_experiments()))]
+        experiment = rng.choice(list(registry_experiments().values()))
         variation = logged_variation(self.seed, u, experiment.key, occurred_ms)
         if variation is None:
             return None
