@@ -99,6 +99,13 @@ def _add_workflow_commands(commands, logging_parent: argparse.ArgumentParser) ->
     sample.add_argument("--events", type=int, default=2000, help="events to generate (default: 2000)")
     sample.add_argument("--days", type=int, default=1, help="days of arrival hours, ending now (default: 1)")
 
+    finance = commands.add_parser(
+        "generate-finance",
+        help="write a sample ledger snapshot and its Stripe webhooks, with planted discrepancies",
+    )
+    finance.add_argument("--lake-root", required=True, help="lake folder")
+    finance.add_argument("--seed", type=int, default=16, help="seed of the sample (default: 16)")
+
     report = commands.add_parser("report", help="write the HTML report <lake_root>/report/index.html")
     report.add_argument("--lake-root", required=True, help="lake folder")
 
@@ -126,6 +133,79 @@ def _add_audit_commands(commands) -> None:
     override.add_argument("--table", required=True, help="<layer>.<table>, e.g. silver.events")
     override.add_argument("--version", required=True, type=int, help="the Delta version to accept")
     override.add_argument("--reason", required=True, help="why this version is accepted (recorded)")
+
+
+def _add_close_commands(commands) -> None:
+    """``close status`` and ``close resolve``: the finance close for the people who run it."""
+    close = commands.add_parser("close", help="the finance close: its state, failing checks and exceptions")
+    actions = close.add_subparsers(dest="close_command", required=True, parser_class=_Parser)
+    status = actions.add_parser("status", help="state, failing checks and open exceptions of a close")
+    status.add_argument("--lake-root", required=True, help="lake folder")
+    status.add_argument("--date", help="business day YYYY-MM-DD (default: every close attempted)")
+    resolve = actions.add_parser(
+        "resolve",
+        help="resolve an exception of a close with a recorded reason",
+        description="Record that a person resolved one exception of the latest close of DATE. The next "
+        "run of the close counts it as resolved; the gate counts only unresolved blocking exceptions.",
+    )
+    resolve.add_argument("--lake-root", required=True, help="lake folder")
+    resolve.add_argument("--date", required=True, help="business day YYYY-MM-DD of the close")
+    resolve.add_argument("--check", required=True, help="check id, e.g. R9")
+    resolve.add_argument("--entity", required=True, help="the exception's entity id (ledger or Stripe id)")
+    resolve.add_argument("--reason", required=True, help="why the difference is accepted (recorded)")
+    resolve.add_argument("--by", required=True, help="who resolves it (recorded)")
+
+
+def _generate_finance(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from lakehouse.synthetic.finance import FinanceSpec, write_finance_lake
+
+    spark = _session_for(args)
+    if spark is None:
+        return args.exit_code
+    world = write_finance_lake(spark, _absolute(args.lake_root), FinanceSpec(seed=args.seed))
+    days = [world.spec.first_date + timedelta(days=n) for n in range(world.spec.days)]
+    print(
+        f"wrote {len(world.stripe_events):,} Stripe webhooks and a ledger snapshot of "
+        f"{sum(len(rows) for rows in world.ledger.values()):,} rows for the business days "
+        f"{', '.join(map(str, days))} ({world.spec.business_tz})"
+    )
+    for planted in world.planted:
+        print(f"  planted on {planted.close_date}: {planted.kind} ({planted.entity_id}, {planted.currency})")
+    return 0
+
+
+def _close(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from lakehouse.finance.state import CloseStateError, resolve
+    from lakehouse.finance.status import close_status_lines
+    from lakehouse.lake.paths import LakePaths
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        print(f"lakehouse close: error: --date: expected YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+        return EXIT_USAGE
+    spark = _session_for(args)
+    if spark is None:
+        return args.exit_code
+    paths = LakePaths(_absolute(args.lake_root))
+    if args.close_command == "resolve":
+        try:
+            resolve(spark, paths, day, args.check, args.entity, reason=args.reason, resolved_by=args.by)
+        except CloseStateError as exc:
+            print(f"lakehouse close resolve: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"{args.check} {args.entity} of {day}: resolved by {args.by} ({args.reason}); run the close again"
+        )
+        return 0
+    lines, published = close_status_lines(spark, paths, day)
+    for line in lines:
+        print(line)
+    return 0 if published else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -202,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_workflow_commands(commands, logging_parent)
     _add_audit_commands(commands)
+    _add_close_commands(commands)
 
     contracts = commands.add_parser(
         "contracts", help="check or extend the lock of published contract versions"
@@ -462,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report_command(args)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "close":
+        return _close(args)
     if args.command == "experiments":
         return _experiments(args)
     if args.command == "generate-bronze":
@@ -472,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = sum(c.lines for c in generated.channels.values())
         print(f"wrote {lines:,} records in {files:,} files under {_absolute(args.lake_root)}/bronze")
         return 0
+    if args.command == "generate-finance":
+        return _generate_finance(args)
     if args.command == "replay-quarantine":
         return _run(args)
     if args.command == "contracts":

@@ -222,6 +222,25 @@ def _glue_session(config, argv_for_glue: dict[str, str]):
     return glue_context.spark_session, job
 
 
+def glue_connection_jdbc(connection_name: str) -> dict[str, str]:
+    """``url`` (with the database), ``user`` and ``password`` of a Glue JDBC connection, as Glue
+    resolves them (its Secrets Manager reference included); only under Glue."""
+    if not (on_glue_host() and _glue_runtime_available()):
+        raise RuntimeSetupError(
+            f"the Glue connection {connection_name!r} can be resolved only under AWS Glue; "
+            "locally, give --jdbc_url and --jdbc_user"
+        )
+    from awsglue.context import GlueContext
+    from pyspark.context import SparkContext
+
+    conf = GlueContext(SparkContext.getOrCreate()).extract_jdbc_conf(connection_name)
+    return {
+        "url": conf.get("fullUrl") or conf["url"],
+        "user": conf.get("user", ""),
+        "password": conf.get("password", ""),
+    }
+
+
 def _glue_runtime_available() -> bool:
     """awsglue importable and the Glue JVM classes on the classpath (Glue, Glue Docker image)."""
     try:

@@ -1,8 +1,13 @@
-"""finance_close's typed options (the close itself is not in this build)."""
+"""finance_close's typed options, the close it requests, and a close that cannot read its ledger."""
+
+from datetime import UTC, date, datetime
 
 import pytest
 from lakehouse.config import ConfigError, parse_glue_arguments
-from lakehouse.jobs.finance_close import Config, run
+from lakehouse.finance import state as S
+from lakehouse.finance.close import CloseError
+from lakehouse.jobs.finance_close import Config, close_request, run
+from lakehouse.lake.paths import LakePaths
 
 
 def config(**kw):
@@ -53,9 +58,20 @@ def test_bad_options_are_clear_errors(kw, message):
         config(**kw)
 
 
-def test_the_close_says_it_is_not_in_this_build():
-    with pytest.raises(
-        NotImplementedError,
-        match=r"^finance_close: the daily close is not available in this build: it reconciles nothing",
-    ):
-        run(None, config())
+def test_the_request_closes_yesterday_in_the_business_time_zone_by_default():
+    # 03:30 UTC on 2026-11-02 is still 2026-11-01 in New York: yesterday there is 2026-10-31.
+    now = datetime(2026, 11, 2, 3, 30, tzinfo=UTC)
+    request = close_request(config(business_timezone="America/New_York"), now=now)
+    assert request.close_date == date(2026, 10, 31)
+    assert close_request(config(business_timezone="Asia/Tokyo"), now=now).close_date == date(2026, 11, 1)
+    given = close_request(config(business_date="2026-11-01", restate=True, run_id="r1"))
+    assert (given.close_date, given.restate, given.attempt_id) == (date(2026, 11, 1), True, "r1")
+    assert given.ledger.kind == "snapshot" and given.ledger.exports_root == "/tmp/lake/ledger/exports"
+
+
+def test_a_close_without_a_ledger_export_fails_with_the_reason_and_records_it(spark, lake):
+    with pytest.raises(CloseError, match=r"no complete ledger export under .*/ledger/exports"):
+        run(spark, Config(JOB_NAME="finance_close", lake_root=lake, business_date="2026-11-01", run_id="r1"))
+    (attempt,) = S.close_run_view(spark, LakePaths(lake)).collect()
+    assert (attempt.state, attempt.close_run_id) == ("failed", "close-2026-11-01-v1")
+    assert attempt.reason.startswith("no complete ledger export")

@@ -1,16 +1,21 @@
-"""finance_close: reconcile the ledger against Stripe and tax data and publish the daily close."""
+"""finance_close: reconcile the ledger against Stripe and publish the daily close.
+
+The flow is :mod:`lakehouse.finance.close`; this module is its typed config and entry."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pyspark.sql import SparkSession
 
 from lakehouse.config import ConfigError, JobConfig, option
+from lakehouse.finance.calendar import previous_business_date
+from lakehouse.finance.close import CloseOutcome, CloseRequest, LedgerSource, close_day
 from lakehouse.finance.ledger.extract import LedgerJdbc
 from lakehouse.jobs import JobResult
+from lakehouse.lake.paths import LakePaths
 
 LEDGER_SOURCES = ("snapshot", "jdbc")
 
@@ -37,6 +42,13 @@ class Config(JobConfig):
     jdbc_user: str = option("", help="Database user for jdbc_url (read-only role).")
     jdbc_fetch_size: int = option(10_000, help="Rows per JDBC round trip when reading the ledger.")
     ledger_secret_id: str = option("", help="Secrets Manager secret with the ledger database credentials.")
+    restate: bool = option(
+        False, help="Republish an already published business day as its next close version."
+    )
+    expect_livemode: bool = option(True, help="Stripe livemode every object of the day must have (R19).")
+    late_lookback_days: int = option(
+        7, help="Business days before the close date searched for late items to forward-post."
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,6 +59,10 @@ class Config(JobConfig):
             )
         if self.ledger_source == "jdbc" and not (self.jdbc_url or self.jdbc_connection_name):
             raise ConfigError("ledger_source=jdbc needs --jdbc_url or --jdbc_connection_name")
+        if self.late_lookback_days < 1:
+            raise ConfigError(
+                f"argument --late_lookback_days: must be positive; got {self.late_lookback_days}"
+            )
         if self.jdbc_fetch_size < 1:
             raise ConfigError(f"argument --jdbc_fetch_size: must be positive; got {self.jdbc_fetch_size}")
         try:
@@ -75,9 +91,64 @@ class Config(JobConfig):
         return LedgerJdbc(self.jdbc_url, user=self.jdbc_user, fetch_size=self.jdbc_fetch_size)
 
 
-def run(spark: SparkSession, config: Config) -> JobResult:
-    raise NotImplementedError(
-        "finance_close: the daily close is not available in this build: it reconciles nothing and "
-        "publishes no close marts (the ledger schema, its migrations and the snapshot export are in "
-        "lakehouse.finance.ledger)"
+def _ledger_jdbc(config: Config) -> LedgerJdbc:
+    """The ledger's JDBC settings: --jdbc_url locally, the Glue connection in AWS."""
+    if config.jdbc_url:
+        return config.ledger_jdbc()
+    from lakehouse.runtime import glue_connection_jdbc
+
+    conf = glue_connection_jdbc(config.jdbc_connection_name)
+    return LedgerJdbc(
+        conf["url"], user=conf["user"], password=conf["password"], fetch_size=config.jdbc_fetch_size
     )
+
+
+def close_request(config: Config, *, now: datetime | None = None) -> CloseRequest:
+    """The close this run performs, from its typed config."""
+    close_date = (
+        date.fromisoformat(config.business_date)
+        if config.business_date
+        else previous_business_date(now or datetime.now(UTC), config.business_timezone)
+    )
+    jdbc = _ledger_jdbc(config) if config.ledger_source == "jdbc" else None
+    ledger = LedgerSource(config.ledger_source, config.ledger_exports, config.ledger_export_id, jdbc)
+    return CloseRequest(
+        close_date=close_date,
+        business_tz=config.business_timezone,
+        ledger=ledger,
+        attempt_id=config.run_id,
+        restate=config.restate,
+        expect_livemode=config.expect_livemode,
+        late_lookback_days=config.late_lookback_days,
+        database=config.database("gold"),
+    )
+
+
+def run(spark: SparkSession, config: Config) -> JobResult:
+    """Close one business day; a close that fails its gate raises after recording its exceptions."""
+    outcome = close_day(spark, LakePaths(config.lake_root), close_request(config))
+    details = {
+        "close_date": str(outcome.close_date),
+        "close_run_id": outcome.close_run_id,
+        "state": outcome.state,
+        "checks_passed": outcome.checks_passed,
+        "checks_failed": outcome.checks_failed,
+        "exception_count": outcome.exception_count,
+        "blocking_open": outcome.blocking_open,
+        "summary": f"close of {outcome.close_date}: {outcome.state}"
+        + (f" ({outcome.reason})" if outcome.reason else ""),
+    }
+    if not outcome.published:
+        raise CloseFailed(outcome)
+    return JobResult(rows_out=outcome.exception_count, details=details)
+
+
+class CloseFailed(RuntimeError):
+    """The close's gate failed: nothing was published; the exceptions are recorded."""
+
+    def __init__(self, outcome: CloseOutcome):
+        self.outcome = outcome
+        super().__init__(
+            f"close of {outcome.close_date} ({outcome.close_run_id}) not published: {outcome.reason}; "
+            f"see `lakehouse close status --date {outcome.close_date}`"
+        )

@@ -30,6 +30,7 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lakehouse.finance.calendar import business_window
 from lakehouse.synthetic import _values as fake
 from lakehouse.synthetic._channels import Stripe, _stripe_id, _webhook, balance_transaction, user
 from lakehouse.synthetic.bronze import write_bronze_file
@@ -86,6 +87,7 @@ class FinanceSpec:
     business_tz: str = "America/New_York"
     bookings_per_day: int = 10
     plant_discrepancies: bool = True
+    last_day_bookings: int = 0  # bookings of the last day (0: bookings_per_day, like the others)
 
     def __post_init__(self) -> None:
         if self.days < 1 or self.bookings_per_day < 3:
@@ -99,8 +101,8 @@ class Planted:
     """A discrepancy planted on purpose and what the close must find for it.
 
     ``diff_minor`` is ledger minus processor in ``currency`` (0 where the finding is not an
-    amount difference); ``entity_id`` is the ledger payment id, or the Stripe object id when the
-    ledger has none.
+    amount difference); ``entity_id`` is the ledger payment id (for a duplicate: the second
+    row, recorded after the one that matches), or the Stripe object id when the ledger has none.
     """
 
     kind: str
@@ -122,14 +124,6 @@ class FinanceWorld:
     def window_utc(self, close_date: date) -> tuple[datetime, datetime]:
         """Half-open UTC window ``[start, end)`` of a business day."""
         return business_window(close_date, self.spec.business_tz)
-
-
-def business_window(close_date: date, tz: str) -> tuple[datetime, datetime]:
-    """``[start, end)`` in UTC of the local day ``close_date`` in ``tz`` (23 or 25 hours on DST days)."""
-    zone = ZoneInfo(tz)
-    start = datetime.combine(close_date, time(0), zone).astimezone(UTC)
-    end = datetime.combine(close_date + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
 
 
 def _amount(rng: Random, currency: str) -> int:
@@ -258,10 +252,12 @@ class _Builder:
             )
             charge["payment_method_details"]["card"]["amount_authorized"] = total
             self.event(at, "charge.succeeded", charge)
+        recorded = payment_id
         if plant != "missing_in_ledger":
             copies = 2 if plant == "duplicate_ledger_row" else 1
             for copy in range(copies):
                 pid = payment_id if copy == 0 else self._id("pay")
+                recorded = pid
                 invoice_id = self._id("inv")
                 ledger_tax = ledger_total * rate_bp // (10_000 + rate_bp)
                 entry = self.post(
@@ -321,7 +317,7 @@ class _Builder:
                 "missing_in_ledger": -total,
                 "duplicate_ledger_row": ledger_total,
             }.get(plant, 0)
-            entity = charge_id if plant == "missing_in_ledger" else payment_id
+            entity = {"missing_in_ledger": charge_id, "duplicate_ledger_row": recorded}.get(plant, payment_id)
             self.planted.append(Planted(plant, d, entity, charge_id, ledger_currency, diff))
         if plant == "late_night_capture":
             self.planted.append(Planted(plant, d, payment_id, charge_id, currency, 0))
@@ -536,12 +532,17 @@ def generate_finance(spec: FinanceSpec | None = None) -> FinanceWorld:
         d = spec.first_date + timedelta(days=day)
         start, end = business_window(d, spec.business_tz)
         hours = (end - start) / timedelta(hours=1)
-        for i in range(spec.bookings_per_day):
+        per_day = (
+            spec.last_day_bookings
+            if day == spec.days - 1 and spec.last_day_bookings
+            else spec.bookings_per_day
+        )
+        for i in range(per_day):
             plant = _PLANTS.get((day, i)) if spec.plant_discrepancies else None
             currency = CURRENCIES[(day + i) % len(CURRENCIES)]
-            offset = timedelta(hours=1 + (hours - 3) * (i + b.rng.random()) / spec.bookings_per_day)
+            offset = timedelta(hours=1 + (hours - 3) * (i + b.rng.random()) / per_day)
             at = (start + offset).replace(microsecond=0)
-            if spec.plant_discrepancies and day == spec.days - 1 and i == spec.bookings_per_day - 1:
+            if spec.plant_discrepancies and day == spec.days - 1 and i == per_day - 1:
                 plant = "late_night_capture"
                 at = datetime.combine(d, time(23, 59, 30), zone).astimezone(UTC)
             by_day[day].append(b.booking(d, at, currency, plant))
@@ -640,3 +641,12 @@ def write_ledger_snapshot(spark, export_root: str, world: FinanceWorld, export_i
     export_dir = f"{export_root.rstrip('/')}/{export_id}"
     write_ledger_export(spark, export_dir, frames, watermark)
     return export_dir
+
+
+def write_finance_lake(spark, lake_root: str, spec: FinanceSpec | None = None) -> FinanceWorld:
+    """The world's Stripe webhooks under ``bronze/`` and its ledger snapshot under
+    ``ledger/exports``: a lake ready for bronze_to_silver, then finance_close."""
+    world = generate_finance(spec)
+    write_stripe_bronze(lake_root, world)
+    write_ledger_snapshot(spark, f"{lake_root.rstrip('/')}/ledger/exports", world)
+    return world

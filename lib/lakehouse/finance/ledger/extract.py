@@ -386,6 +386,25 @@ def read_ledger_export(spark: SparkSession, export_dir: str) -> LedgerSnapshot:
     return LedgerSnapshot(tables=tables, watermark=watermark, row_counts=counts)
 
 
+def latest_export(spark: SparkSession, export_root: str) -> str | None:
+    """The folder of the newest complete export under ``export_root`` (by snapshot time), or None."""
+    fs, root = _fs_path(spark, export_root)
+    if not fs.exists(root):
+        return None
+    found = []
+    for status in fs.listStatus(root):
+        if not status.isDirectory():
+            continue
+        folder = f"{export_root.rstrip('/')}/{status.getPath().getName()}"
+        info_path = export_info_path(folder)
+        if not _exists(spark, info_path):
+            continue
+        info = json.loads(_read_text(spark, info_path))
+        if info.get("status") == "COMPLETE":
+            found.append((str(info.get("snapshotTime", "")), folder))
+    return max(found)[1] if found else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Small files on any Hadoop file system (local folder or S3)
 

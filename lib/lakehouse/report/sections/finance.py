@@ -11,6 +11,20 @@ from lakehouse.report import charts
 from lakehouse.report.model import Chart, ReportContext, Section, Table, rows_of
 
 
+def _published(ctx: ReportContext, mart: str):
+    """The mart's rows of published close versions only (None when the mart does not exist);
+    rows without a close run (written by another tool) are shown as they are."""
+    rows = ctx.layer("gold", mart)
+    runs = ctx.system("close_runs")
+    if rows is None or runs is None or "close_run_id" not in rows.columns:
+        return rows
+    from lakehouse.finance.state import published_close_runs
+
+    return rows.join(
+        published_close_runs(ctx.spark, ctx.paths).select("close_run_id"), "close_run_id", "left_semi"
+    )
+
+
 def build(ctx: ReportContext) -> Section | None:
     runs = ctx.layer("gold", "close_run")
     if runs is None:
@@ -44,7 +58,7 @@ def build(ctx: ReportContext) -> Section | None:
             ],
         )
     ]
-    summary_table = ctx.layer("gold", "mart_recon_summary")
+    summary_table = _published(ctx, "mart_recon_summary")
     if summary_table is not None:
         diffs = rows_of(
             summary_table.where(F.col("abs_diff_minor") != 0)
@@ -73,7 +87,7 @@ def build(ctx: ReportContext) -> Section | None:
                     ],
                 )
             )
-    exceptions = ctx.layer("gold", "recon_exception")
+    exceptions = _published(ctx, "recon_exception")
     if exceptions is not None:
         open_rows = rows_of(
             exceptions.where(F.col("status") != "resolved")
@@ -98,7 +112,7 @@ def build(ctx: ReportContext) -> Section | None:
                     [list(r.values()) for r in open_rows],
                 )
             )
-    balance = ctx.layer("gold", "mart_daily_balance")
+    balance = _published(ctx, "mart_daily_balance")
     if balance is not None:
         cols = ("close_date", "currency", "starting_balance_minor", "activity_net_minor", "payouts_minor")
         cols += ("prior_period_adjustment_minor", "ending_balance_minor")
