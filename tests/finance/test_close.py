@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from lakehouse.finance import latest_published_close
 from lakehouse.finance import state as S
 from lakehouse.finance.close import CLOSE_MARTS, CloseError, LedgerSource, close_day
 from lakehouse.finance.ledger.extract import LedgerJdbc
@@ -110,7 +109,7 @@ def test_a_clean_day_publishes_and_a_late_night_capture_belongs_to_its_business_
         if start <= p["captured_at"] < end:
             expected[p["currency"]] = expected.get(p["currency"], 0) + p["amount_minor"]
     assert dict(revenue.collect()) == expected
-    assert latest_published_close(spark, flake.root).publication_id == outcome.close_run_id
+    assert S.latest_published_close(spark, flake.root).publication_id == outcome.close_run_id
     lines, published = close_status_lines(spark, paths, flake.day(2))
     assert published and lines[0].startswith(f"close {flake.day(2)} (close-{flake.day(2)}-v1): PUBLISHED")
 

@@ -10,12 +10,3 @@
 - :mod:`~lakehouse.finance.state`: close runs, exceptions and resolutions in ``_system``;
 - :mod:`~lakehouse.finance.close`: one close, write-audit-publish.
 """
-
-from __future__ import annotations
-
-
-def latest_published_close(spark, lake_root: str):
-    """The close published most recently, or None (what the BI refresh follows)."""
-    from lakehouse.finance.state import latest_published_close as latest
-
-    return latest(spark, lake_root)

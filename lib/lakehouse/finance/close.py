@@ -206,13 +206,8 @@ def write_close_run(spark: SparkSession, paths: LakePaths, spec: MartSpec, datab
     """``gold.close_run``: the latest state of every attempt (rewritten whole; a small table)."""
     view = conform(spec, S.close_run_view(spark, paths))
     path = paths.gold(spec.name)
-    (
-        view.write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .option("userMetadata", table_comment(spec))
-        .save(path)
-    )
+    delta.create_if_absent(spark, path, view.schema, comment=table_comment(spec))
+    view.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
     register(spark, paths, spec, database)
 
 

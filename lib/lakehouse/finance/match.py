@@ -28,17 +28,6 @@ from pyspark.sql.window import Window
 
 from lakehouse.finance.inputs import CloseWindow
 
-MATCH_STATUSES = (
-    "matched",
-    "amount_mismatch",
-    "currency_mismatch",
-    "missing_in_processor",
-    "missing_in_ledger",
-    "duplicate",
-    "timing_prior_day",
-    "timing_next_day",
-)
-
 
 def ledger_processor_match(
     ledger: DataFrame, processor: DataFrame, window: CloseWindow, currencies: DataFrame

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import yaml
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse.assets import asset_dir
-from lakehouse.money import currency_exponents
+from lakehouse.money import currency_exponents, exponent_frame
 
 SEVERITIES = ("blocking", "warn")
 
@@ -44,13 +45,8 @@ class Reference:
     checks: dict[str, Check]
 
     def currencies(self, spark: SparkSession) -> DataFrame:
-        """``currency, currency_exponent`` of every accepted currency."""
-        return spark.createDataFrame(sorted(self.exponent.items()), "currency string, currency_exponent int")
-
-    def categories(self, spark: SparkSession) -> DataFrame:
-        """``reporting_category, finance_category`` of the mapping."""
-        rows = sorted(self.finance_category.items())
-        return spark.createDataFrame(rows, "reporting_category string, finance_category string")
+        """``currency, currency_exponent`` of every accepted currency (codes lowercase)."""
+        return exponent_frame(spark).withColumn("currency", F.lower("currency"))
 
     def severity(self, check_id: str) -> str:
         return self.checks[check_id].severity

@@ -168,6 +168,7 @@ def write_close_report(spark: SparkSession, paths: LakePaths, attempt_id: str) -
     ]
     target = close_report_path(paths, attempt["close_date"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    page = render_page(paths.root, close_sections(spark, paths, attempt), [], datetime.now(UTC))
-    target.write_text(page.replace("Lakehouse report", f"Close {attempt['close_date']}"), encoding="utf-8")
+    sections = close_sections(spark, paths, attempt)
+    page = render_page(paths.root, sections, [], datetime.now(UTC), title=f"Close {attempt['close_date']}")
+    target.write_text(page, encoding="utf-8")
     return target

@@ -79,7 +79,14 @@ def render_section(section: Section) -> str:
     return "".join(parts)
 
 
-def render_page(lake_root: str, sections: list[Section], missing: list[str], now: datetime) -> str:
+def render_page(
+    lake_root: str,
+    sections: list[Section],
+    missing: list[str],
+    now: datetime,
+    *,
+    title: str = "Lakehouse report",
+) -> str:
     nav = "".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
     body = "".join(render_section(s) for s in sections)
     if missing:
@@ -94,8 +101,8 @@ def render_page(lake_root: str, sections: list[Section], missing: list[str], now
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>Lakehouse report</title><style>{STYLE}</style></head><body>"
-        f"<header><h1>Lakehouse report</h1><p>{html.escape(lake_root)} · built {now:%Y-%m-%d %H:%M} UTC "
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>{html.escape(lake_root)} · built {now:%Y-%m-%d %H:%M} UTC "
         "from the Gold and _system tables</p></header>"
         f"<nav>{nav}</nav><main>{body}</main></body></html>"
     )

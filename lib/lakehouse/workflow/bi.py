@@ -10,7 +10,6 @@ and not refreshed before.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 from dataclasses import dataclass
@@ -37,9 +36,6 @@ BI_REFRESHES_SCHEMA = T.StructType(
         T.StructField("recorded_at", T.TimestampType(), False),
     ]
 )
-
-# Where the finance close says which close it published last (``None`` before any).
-PUBLISHED_CLOSE_API = ("lakehouse.finance", "latest_published_close")
 
 
 class BiRefreshError(RuntimeError):
@@ -74,17 +70,12 @@ def dataset_ids(env: str, parameter: str) -> tuple[str, ...]:
 
 
 def latest_published_close(spark: SparkSession, lake_root: str) -> PublishedClose | None:
-    """The last close finance_close published, from the finance package's own reader."""
-    module_name, function = PUBLISHED_CLOSE_API
-    try:
-        reader = getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError):
+    """The last close finance_close published (its state in ``_system/close_runs``), or None."""
+    from lakehouse.finance.state import latest_published_close as latest
+
+    found = latest(spark, lake_root)
+    if found is None:
         return None
-    found = reader(spark, lake_root)
-    if not found:
-        return None
-    if isinstance(found, dict):
-        return PublishedClose(str(found["business_date"]), str(found["publication_id"]))
     return PublishedClose(str(found.business_date), str(found.publication_id))
 
 
